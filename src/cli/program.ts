@@ -1,0 +1,99 @@
+/**
+ * The commander table. Each verb lives in its own module under `verbs/` and is imported only when it
+ * runs, so `amebo --version` and `amebo publish` do not pay for Ink or LMDB.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION, COMMIT } from '../version.js';
+import { isAmeboError } from '../errors.js';
+
+/** Options every verb that talks to a running daemon accepts. */
+export interface ClientOptions {
+  url: string;
+  token?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/** Adds `--url`, `--token` and `--json` to a client verb. */
+export function clientVerb(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--url <url>', 'base URL of the amebo daemon').env('AMEBO_URL').default('http://127.0.0.1:3310'),
+    )
+    .addOption(new Option('--token <token>', 'admin token or application secret').env('AMEBO_TOKEN'))
+    .option('--json', 'print JSON instead of a table');
+}
+
+type VerbModule = { default: (...args: never[]) => Promise<number> };
+
+/** Wraps a lazily imported verb so that its exit code reaches `run()`. */
+function lazy(load: () => Promise<VerbModule>, setCode: (code: number) => void) {
+  return async (...args: unknown[]) => {
+    const mod = await load();
+    setCode(await (mod.default as (...a: unknown[]) => Promise<number>)(...args));
+  };
+}
+
+/** Builds the program. Exposed for tests that want to inspect `--help`. */
+export function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command('amebo')
+    .description('A self-hosted HTTP event bus: validate, log, deliver signed webhooks, replay.')
+    .version(`${VERSION} (${COMMIT})`, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the daemon')
+    .option('-c, --config <file>', 'config file', 'amebo.yaml')
+    .option('-d, --data <dir>', 'data directory (default: server.data in the config, else ./data)')
+    .option('-l, --listen <host:port>', 'listen address (default: server.listen in the config, else 127.0.0.1:3310)')
+    .addHelpText('after', '\nExamples:\n  amebo serve --config amebo.yaml --data ./data\n  AMEBO_ADMIN_TOKEN=s3cret amebo serve --listen 0.0.0.0:3310')
+    .action(lazy(() => import('./verbs/serve.js'), setCode));
+
+  program
+    .command('check')
+    .description('validate the config and every schema in it, then exit 0 (valid) or 1')
+    .option('-c, --config <file>', 'config file', 'amebo.yaml')
+    .addHelpText('after', '\nExamples:\n  amebo check --config amebo.yaml && git push')
+    .action(lazy(() => import('./verbs/check.js'), setCode));
+
+  registerClientVerbs(program, setCode);
+  return program;
+}
+
+/**
+ * Verbs that are HTTP clients of the daemon. Each module under verbs/ exports `register(program, setCode)`
+ * in verbs/index.ts so that adding a verb touches one line here.
+ */
+function registerClientVerbs(program: Command, setCode: (code: number) => void): void {
+  for (const register of clientVerbRegistrations) register(program, setCode);
+}
+
+/** Registration hooks for client verbs; see src/cli/verbs/index.ts. */
+import { clientVerbRegistrations } from './verbs/index.js';
+
+/**
+ * Runs the CLI and resolves to the process exit code: 0 ok, 1 failed, 2 bad usage.
+ * Never calls process.exit, so a daemon can finish draining.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through exitOverride with exit code 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (isAmeboError(err)) {
+      process.stderr.write(`amebo: ${err.message}\n`);
+      return err.exit;
+    }
+    process.stderr.write(`amebo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}

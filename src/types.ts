@@ -1,0 +1,147 @@
+/**
+ * Domain types shared by every stage. No I/O lives here.
+ *
+ * Names follow Amebo's vocabulary: an application publishes and receives, an
+ * action is an event type with a JSON Schema, an event is one occurrence of an
+ * action, a subscription is a webhook handler for one action, and a gist is one
+ * event on its way to one subscription together with every attempt made.
+ */
+
+/** Where an object was declared: in amebo.yaml (read-only through the API) or through the API. */
+export type Source = 'file' | 'api';
+
+/** A service that publishes and/or receives events. */
+export interface Application {
+  readonly name: string;
+  /** Base URL that `/path` handlers are joined to. */
+  readonly address: string;
+  /** Signing and auth secret. Never logged or returned. */
+  readonly secret: string;
+  /** A previous secret still accepted and still signed with until `previous_secret_expires_at`. */
+  readonly previous_secret?: string | undefined;
+  readonly previous_secret_expires_at?: string | undefined;
+  readonly source: Source;
+  /**
+   * True when the application was created as a placeholder because a subscription named it before it
+   * was registered (the seed's `email-service`). A later `POST /v1/applications` claims it.
+   */
+  readonly implicit?: boolean | undefined;
+  readonly created_at: string;
+}
+
+/** An event type, owned by one application, with the JSON Schema its payloads must satisfy. */
+export interface Action {
+  readonly name: string;
+  readonly application: string;
+  readonly schemata: Readonly<Record<string, unknown>>;
+  /** Allows a reload to make this schema reject events it used to accept. */
+  readonly allow_breaking_changes?: boolean | undefined;
+  readonly source: Source;
+  readonly created_at: string;
+}
+
+/** Retry policy of one subscription, durations in milliseconds. */
+export interface RetryPolicy {
+  readonly max_retries: number;
+  readonly timeout_ms: number;
+  readonly backoff_initial_ms: number;
+  readonly backoff_max_ms: number;
+  /** 0..1: the share of each delay that is randomised. */
+  readonly backoff_jitter: number;
+  /** Retry 4xx answers other than 408/429 instead of killing the gist at once. */
+  readonly retry_4xx: boolean;
+  /** How many attempts to this subscription may be in flight at once. */
+  readonly concurrency: number;
+}
+
+/** A webhook handler of one application for one action. */
+export interface Subscription extends RetryPolicy {
+  readonly name: string;
+  readonly application: string;
+  readonly action: string;
+  /** Handler as written: a full URL or a `/path` joined to the application's address. */
+  readonly handler: string;
+  readonly source: Source;
+  readonly created_at: string;
+}
+
+/** One stored occurrence of an action. Immutable once appended. */
+export interface StoredEvent {
+  readonly id: number;
+  readonly action: string;
+  /** The payload as JSON text, exactly as it will be sent. */
+  readonly payload_json: string;
+  readonly deduper?: string | undefined;
+  /** ISO 8601 time at which the event was appended; never decreases with id. */
+  readonly timestamp: string;
+  /** Unix ms before which the first delivery is not attempted (from `sleep_until`). */
+  readonly deliver_after?: number | undefined;
+}
+
+export type GistState = 'pending' | 'delivered' | 'failed' | 'dead';
+
+/** One event on its way to one subscription. Attempts are stored separately, keyed by gist and number. */
+export interface GistRecord {
+  readonly id: number;
+  readonly event_id: number;
+  readonly action: string;
+  readonly subscription: string;
+  readonly state: GistState;
+  /** Attempts made so far (also the number of the last attempt). */
+  readonly attempts: number;
+  /** Unix ms of the next attempt while pending or failed. */
+  readonly next_attempt_at: number | null;
+  /** Unix ms until which an attempt is in flight (the lease); null when idle. */
+  readonly lease_until: number | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  /** How many times the gist was replayed. */
+  readonly replays: number;
+  /** Set when the subscription was removed while the gist was still open. */
+  readonly orphaned?: boolean | undefined;
+  readonly last_status?: number | null | undefined;
+  readonly last_error?: string | null | undefined;
+}
+
+/** One delivery attempt of a gist. */
+export interface Attempt {
+  readonly gist_id: number;
+  readonly n: number;
+  readonly at: string;
+  readonly status: number | null;
+  readonly duration_ms: number;
+  readonly error: string | null;
+  /** The first 1 KiB of the response body. */
+  readonly response: string | null;
+  readonly outcome: Outcome;
+  /** True when this attempt was made by a replay. */
+  readonly replay: boolean;
+}
+
+/** The verdict on one attempt. */
+export type Outcome = 'success' | 'retry' | 'dead';
+
+/** What `/v1/stream` and `amebo tail` receive. */
+export type BusMessage =
+  | { readonly type: 'published'; readonly event_id: number; readonly action: string; readonly at: string; readonly gists: number }
+  | {
+      readonly type: 'delivery';
+      readonly gist_id: number;
+      readonly event_id: number;
+      readonly action: string;
+      readonly subscription: string;
+      readonly attempt: number;
+      readonly status: number | null;
+      readonly latency_ms: number;
+      readonly state: GistState;
+      readonly error: string | null;
+      readonly replay: boolean;
+      readonly at: string;
+    };
+
+/** The clock every time-dependent piece takes, so tests can drive time. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
