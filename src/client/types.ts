@@ -1,0 +1,155 @@
+/**
+ * The shapes the daemon's HTTP API sends and accepts, as the client sees them (JSON on the wire).
+ * They differ from the domain types in `src/types.ts`, which are how the daemon stores things.
+ */
+import type { GistState, Outcome } from '../types.js';
+
+/** A stored event as `GET /v1/events/:id` returns it. */
+export interface WireEvent {
+  readonly id: number;
+  readonly action: string;
+  readonly payload: unknown;
+  readonly deduper: string | null;
+  /** ISO 8601 time at which the event was appended. */
+  readonly timestamp: string;
+  /** ISO 8601 time before which the first delivery is not attempted, from `sleep_until`. */
+  readonly deliver_after: string | null;
+}
+
+/** One delivery attempt of a gist. */
+export interface WireAttempt {
+  readonly n: number;
+  readonly at: string;
+  readonly status: number | null;
+  readonly duration_ms: number;
+  readonly error: string | null;
+  /** The first 1 KiB of the response body. */
+  readonly response: string | null;
+  readonly outcome: Outcome;
+  readonly replay: boolean;
+}
+
+/** One event on its way to one subscription, with every attempt made. */
+export interface WireGist {
+  readonly id: number;
+  readonly event_id: number;
+  readonly action: string;
+  readonly subscription: string;
+  readonly state: GistState;
+  readonly attempt_count: number;
+  readonly next_attempt_at: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly replays: number;
+  readonly last_status: number | null;
+  readonly last_error: string | null;
+  /** Present on `GET /v1/gists/:id`; lists may leave it out. */
+  readonly attempts?: readonly WireAttempt[] | undefined;
+}
+
+/** Pagination metadata of a list response. */
+export interface PageMeta {
+  readonly total: number;
+  readonly page: number;
+  readonly per_page: number;
+}
+
+/** A list response: one page of items and where it sits. */
+export interface Page<T> {
+  readonly data: readonly T[];
+  readonly meta: PageMeta;
+}
+
+/** The body of `POST /v1/events`. */
+export interface PublishInput {
+  readonly action: string;
+  readonly payload: unknown;
+  readonly deduper?: string | undefined;
+  /** Delay in seconds before the first delivery. */
+  readonly sleep_until?: number | undefined;
+}
+
+/** The result of publishing one event: the event, and whether it was a deduper repeat (HTTP 200). */
+export interface PublishResult {
+  readonly event: WireEvent;
+  readonly duplicate: boolean;
+}
+
+/** One item of a `POST /v1/events/batch` answer. */
+export interface BatchItemResult {
+  readonly status: number;
+  readonly data?: WireEvent | undefined;
+  readonly error?: string | undefined;
+  readonly error_code?: string | undefined;
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** One JSON Schema violation of a rejected payload. */
+export interface Violation {
+  readonly pointer: string;
+  readonly keyword: string;
+  readonly message: string;
+}
+
+/** Filters of `GET /v1/events`. */
+export interface EventQuery {
+  readonly action?: string | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly page?: number | undefined;
+  readonly per_page?: number | undefined;
+}
+
+/** Filters of `GET /v1/gists`. */
+export interface GistQuery {
+  readonly subscription?: string | undefined;
+  readonly event?: number | undefined;
+  readonly state?: GistState | undefined;
+  readonly action?: string | undefined;
+  readonly page?: number | undefined;
+  readonly per_page?: number | undefined;
+}
+
+/** The body of `POST /v1/replays`. */
+export interface ReplayInput {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly action?: string | undefined;
+  readonly subscription?: string | undefined;
+  readonly event?: number | undefined;
+  readonly failed?: boolean | undefined;
+  readonly dry_run?: boolean | undefined;
+}
+
+/** The answer of `POST /v1/replays`: the replay's id (null for a dry run) and how many gists it queues. */
+export interface ReplayCreated {
+  readonly replay: string | null;
+  readonly count: number;
+}
+
+/** Progress of a replay, from `GET /v1/replays/:id`. */
+export interface ReplayProgress {
+  readonly replay: string;
+  readonly count: number;
+  readonly queued: number;
+  readonly delivered: number;
+  readonly failed: number;
+  readonly dead: number;
+  readonly done: boolean;
+}
+
+/** The `stats` message of `/v1/stream`, sent every second. */
+export interface StreamStats {
+  readonly published_per_s: number;
+  readonly delivered_per_s: number;
+  readonly failed_per_s: number;
+  readonly backlog: number;
+  readonly inflight: number;
+  readonly at: string;
+}
+
+/** `GET /health`. Only `status` is relied upon; the rest is shown as is. */
+export interface Health {
+  readonly status: string;
+  readonly [key: string]: unknown;
+}
