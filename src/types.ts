@@ -91,8 +91,6 @@ export interface GistRecord {
   readonly attempts: number;
   /** Unix ms of the next attempt while pending or failed. */
   readonly next_attempt_at: number | null;
-  /** Unix ms until which an attempt is in flight (the lease); null when idle. */
-  readonly lease_until: number | null;
   readonly created_at: string;
   readonly updated_at: string;
   /** How many times the gist was replayed. */

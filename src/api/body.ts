@@ -1,0 +1,84 @@
+/**
+ * Reading a request body: content type, size limit, UTF-8, nesting depth, then one JSON.parse.
+ * Each failure is a registry error with a precise message; the connection stays usable where HTTP
+ * allows it.
+ */
+import type { IncomingMessage } from 'node:http';
+import { amebo } from '../errors.js';
+
+export interface BodyLimits {
+  readonly maxBytes: number;
+  readonly maxDepth: number;
+}
+
+/**
+ * JSON is accepted with no content type or `application/x-www-form-urlencoded` too, because Amebo's
+ * documented curl commands send `-d '{...}'` without `-H 'Content-Type: application/json'`.
+ */
+function checkContentType(header: string | undefined): void {
+  if (header === undefined || header.trim() === '') return;
+  const type = header.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || type === 'application/x-www-form-urlencoded' || type === 'text/plain' || type.endsWith('+json')) return;
+  throw amebo('AMEBO_ERR_UNSUPPORTED_MEDIA_TYPE', `content type ${type} is not supported; send JSON (application/json)`);
+}
+
+/** Reads and parses the JSON body. An empty body is `undefined`. */
+export async function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  checkContentType(req.headers['content-type']);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limits.maxBytes) {
+    throw amebo('AMEBO_ERR_BODY_TOO_LARGE', `request body is ${declared} bytes; the limit is ${limits.maxBytes}`, { limit: limits.maxBytes });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limits.maxBytes) {
+      throw amebo('AMEBO_ERR_BODY_TOO_LARGE', `request body is larger than the limit of ${limits.maxBytes} bytes`, { limit: limits.maxBytes });
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  let text: string;
+  try {
+    text = decoder.decode(buf);
+  } catch {
+    throw amebo('AMEBO_ERR_BAD_JSON', 'request body is not valid UTF-8');
+  }
+  const depth = maxDepth(text, limits.maxDepth);
+  if (depth > limits.maxDepth) {
+    throw amebo('AMEBO_ERR_BAD_JSON', `request body nests deeper than ${limits.maxDepth} levels`, { max_depth: limits.maxDepth });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw amebo('AMEBO_ERR_BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Deepest nesting of arrays/objects in JSON text, stopping as soon as `limit` is passed. */
+export function maxDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return deepest;
+      }
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return deepest;
+}

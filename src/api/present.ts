@@ -1,0 +1,75 @@
+/** Public shapes of stored objects. Secrets never leave through here. */
+import type { Action, Application, StoredEvent, Subscription } from '../types.js';
+import type { GistRow } from '../log/store.js';
+import type { Attempt } from '../types.js';
+import { formatDuration } from '../config/units.js';
+
+export function presentApplication(a: Application): Record<string, unknown> {
+  return {
+    application: a.name,
+    address: a.address,
+    source: a.source,
+    implicit: a.implicit ?? false,
+    secret_rotation: a.previous_secret ? { previous_secret_expires_at: a.previous_secret_expires_at ?? null } : null,
+    created_at: a.created_at,
+  };
+}
+
+export function presentAction(a: Action): Record<string, unknown> {
+  return { action: a.name, application: a.application, schemata: a.schemata, source: a.source, created_at: a.created_at };
+}
+
+export function presentSubscription(s: Subscription & { url?: string }): Record<string, unknown> {
+  return {
+    subscription: s.name,
+    id: s.name,
+    application: s.application,
+    action: s.action,
+    handler: s.handler,
+    url: s.url ?? null,
+    max_retries: s.max_retries,
+    timeout: formatDuration(s.timeout_ms),
+    backoff: { initial: formatDuration(s.backoff_initial_ms), max: formatDuration(s.backoff_max_ms), jitter: s.backoff_jitter },
+    retry_4xx: s.retry_4xx,
+    concurrency: s.concurrency,
+    source: s.source,
+    created_at: s.created_at,
+  };
+}
+
+/** An event as JSON text, with the stored payload spliced in as is (no parse, no re-encode). */
+export function eventJson(e: StoredEvent): string {
+  return (
+    `{"id":${e.id},"action":${JSON.stringify(e.action)},"payload":${e.payload_json},` +
+    `"deduper":${e.deduper === undefined ? 'null' : JSON.stringify(e.deduper)},"timestamp":"${e.timestamp}",` +
+    `"deliver_after":${e.deliver_after === undefined ? 'null' : `"${new Date(e.deliver_after).toISOString()}"`}}`
+  );
+}
+
+export function presentGist(row: GistRow, attempts: readonly Attempt[]): Record<string, unknown> {
+  return {
+    id: row.id,
+    event_id: row.event_id,
+    action: row.action,
+    subscription: row.subscription,
+    state: row.state,
+    attempt_count: row.attempts,
+    next_attempt_at: row.next_at === null ? null : new Date(row.next_at).toISOString(),
+    created_at: new Date(row.created).toISOString(),
+    updated_at: new Date(row.updated).toISOString(),
+    replays: row.replays,
+    orphaned: row.orphaned ?? false,
+    last_status: row.last_status ?? null,
+    last_error: row.last_error ?? null,
+    attempts: attempts.map((a) => ({
+      n: a.n,
+      at: a.at,
+      status: a.status,
+      duration_ms: a.duration_ms,
+      error: a.error,
+      response: a.response,
+      outcome: a.outcome,
+      replay: a.replay,
+    })),
+  };
+}

@@ -1,0 +1,74 @@
+/** /v1/events: publish (one or a batch) and read the log. */
+import type { Router } from '../router.js';
+import type { Reply } from '../http.js';
+import { idParam, objectBody, pageOf, timeParam } from '../params.js';
+import { eventJson } from '../present.js';
+import { amebo } from '../../errors.js';
+import type { PublishItem, PublishOutcome } from '../../amebo.js';
+import type { Principal } from '../auth.js';
+import type { Core } from '../../amebo.js';
+
+const MAX_BATCH = 10_000;
+
+function ownActions(core: Core, principal: Principal): ReadonlySet<string> | undefined {
+  if (principal.kind !== 'app') return undefined;
+  return new Set([...core.registry.snapshot.actions.values()].filter((a) => a.application === principal.app).map((a) => a.name));
+}
+
+function outcomeJson(o: PublishOutcome): string {
+  if (o.ok) return `{"status":${o.duplicate ? 200 : 201},"data":${eventJson(o.event)}}`;
+  return JSON.stringify({ status: o.error.status, error: o.error.message, error_code: o.error.code, details: o.error.details ?? {} });
+}
+
+export function eventRoutes(router: Router): void {
+  router.on('POST', '/v1/events', async ({ core, body, principal }): Promise<Reply> => {
+    const b = objectBody(body, '{"action", "payload", "deduper"?, "sleep_until"?}');
+    const [outcome] = await core.publish([b as unknown as PublishItem], principal, true);
+    if (!outcome!.ok) throw outcome!.error;
+    return { status: outcome!.duplicate ? 200 : 201, raw: `{"data":${eventJson(outcome!.event)}}` };
+  });
+
+  router.on('POST', '/v1/events/batch', async ({ core, body, principal }): Promise<Reply> => {
+    const b = objectBody(body, '{"events": [...]}');
+    const events = b['events'];
+    if (!Array.isArray(events) || events.length === 0) throw amebo('AMEBO_ERR_VALIDATION', '"events" must be a non-empty array', { field: 'events' });
+    if (events.length > MAX_BATCH) throw amebo('AMEBO_ERR_VALIDATION', `a batch holds at most ${MAX_BATCH} events`, { field: 'events' });
+    const outcomes = await core.publish(events as PublishItem[], principal, true);
+    const failed = outcomes.find((o) => !o.ok && o.error.code !== 'AMEBO_ERR_VALIDATION') ?? outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) {
+      const status = failed.error.status;
+      const results = `[${outcomes.map(outcomeJson).join(',')}]`;
+      const rejected = outcomes.filter((o) => !o.ok).length;
+      return {
+        status,
+        raw: `{"error":${JSON.stringify(`batch rejected: ${rejected} of ${outcomes.length} events are invalid; nothing was stored`)},"code":${status},"error_code":"${failed.error.code}","details":{"results":${results}}}`,
+      };
+    }
+    return { status: 201, raw: `{"data":[${outcomes.map(outcomeJson).join(',')}]}` };
+  });
+
+  router.on('GET', '/v1/events', ({ core, url, principal }): Reply => {
+    const { page, per_page } = pageOf(url);
+    const order = url.searchParams.get('order');
+    if (order !== null && order !== 'asc' && order !== 'desc') throw amebo('AMEBO_ERR_VALIDATION', 'order must be asc or desc', { field: 'order' });
+    const { items, total } = core.query.events(
+      {
+        action: url.searchParams.get('action') || undefined,
+        from: timeParam(url.searchParams.get('from'), 'from'),
+        to: timeParam(url.searchParams.get('to'), 'to'),
+        actions: ownActions(core, principal),
+        order: order === 'desc' ? 'desc' : 'asc',
+      },
+      { page, per_page },
+    );
+    return { status: 200, raw: `{"data":[${items.map(eventJson).join(',')}],"meta":{"total":${total},"page":${page},"per_page":${per_page}}}` };
+  });
+
+  router.on('GET', '/v1/events/:id', ({ core, params, principal }): Reply => {
+    const id = idParam(params['id'], 'event');
+    const event = core.query.event(id);
+    const own = ownActions(core, principal);
+    if (!event || (own && !own.has(event.action))) throw amebo('AMEBO_ERR_NOT_FOUND', `no event with id ${id}`);
+    return { status: 200, raw: `{"data":${eventJson(event)}}` };
+  });
+}

@@ -1,0 +1,262 @@
+/**
+ * The objects in force: those declared in amebo.yaml merged with those created through the API (kept
+ * in the data dir). Readers take `registry.snapshot`, an immutable view; every change builds a new
+ * snapshot and swaps it in one assignment, so a publish sees either the old world or the new one.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Action, Application, Subscription } from '../types.js';
+import type { Store } from '../log/store.js';
+import type { SchemaCompiler } from '../schema/compile.js';
+import { amebo, isAmeboError } from '../errors.js';
+import type { ResolvedAction, ResolvedConfig } from './load.js';
+import { resolveHandler } from './handler.js';
+
+/** A subscription with its handler resolved to a full URL. */
+export interface ResolvedSubscription extends Subscription {
+  readonly url: string;
+}
+
+export interface Snapshot {
+  readonly config: ResolvedConfig;
+  readonly applications: ReadonlyMap<string, Application>;
+  readonly actions: ReadonlyMap<string, ResolvedAction>;
+  readonly subscriptions: ReadonlyMap<string, ResolvedSubscription>;
+  /** Subscriptions of each action, the fan-out of a publish. */
+  readonly byAction: ReadonlyMap<string, readonly ResolvedSubscription[]>;
+  /** sha256(secret) → application name, for O(1) constant-time-safe secret lookup. */
+  readonly secretIndex: ReadonlyMap<string, string>;
+  /** Problems found while merging (e.g. an API object shadowed by the file). */
+  readonly warnings: readonly string[];
+}
+
+type Kind = 'application' | 'action' | 'subscription';
+
+export function secretDigest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class Registry {
+  #snapshot: Snapshot;
+  #api = { application: new Map<string, Application>(), action: new Map<string, Action>(), subscription: new Map<string, Subscription>() };
+  readonly #listeners = new Set<(next: Snapshot, previous: Snapshot) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly compiler: SchemaCompiler,
+    config: ResolvedConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const { key, value } of store.objects.getRange()) {
+      const kind = key[0] as Kind;
+      if (kind in this.#api) (this.#api[kind] as Map<string, unknown>).set(key[1], value);
+    }
+    this.#snapshot = this.#build(config);
+  }
+
+  get snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  /** Called after every swap with the new and the previous snapshot. */
+  onSwap(listener: (next: Snapshot, previous: Snapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Swaps in a new file config (start-up or reload), keeping API objects. */
+  applyConfig(config: ResolvedConfig): Snapshot {
+    return this.#swap(this.#build(config));
+  }
+
+  #swap(next: Snapshot): Snapshot {
+    const previous = this.#snapshot;
+    this.#snapshot = next;
+    for (const listener of this.#listeners) listener(next, previous);
+    return next;
+  }
+
+  #build(config: ResolvedConfig): Snapshot {
+    const warnings: string[] = [];
+    const applications = new Map<string, Application>();
+    for (const a of config.applications) applications.set(a.name, a);
+    for (const a of this.#api.application.values()) {
+      if (applications.has(a.name)) warnings.push(`application ${a.name}: declared in amebo.yaml, which overrides the one created through the API`);
+      else applications.set(a.name, a);
+    }
+    const actions = new Map<string, ResolvedAction>();
+    for (const a of config.actions) actions.set(a.name, a);
+    for (const a of this.#api.action.values()) {
+      if (actions.has(a.name)) {
+        warnings.push(`action ${a.name}: declared in amebo.yaml, which overrides the one created through the API`);
+        continue;
+      }
+      try {
+        actions.set(a.name, { ...a, validator: this.compiler.compile(a.schemata) });
+      } catch (err) {
+        warnings.push(`action ${a.name}: ${isAmeboError(err) ? err.message : String(err)}`);
+      }
+    }
+    const subscriptions = new Map<string, ResolvedSubscription>();
+    const add = (s: Subscription) => {
+      const url = resolveHandler(s.handler, applications.get(s.application)?.address);
+      if (!url.ok) {
+        warnings.push(`subscription ${s.name}: ${url.error}`);
+        return;
+      }
+      subscriptions.set(s.name, { ...s, url: url.url });
+    };
+    for (const s of config.subscriptions) add(s);
+    for (const s of this.#api.subscription.values()) {
+      if (subscriptions.has(s.name)) warnings.push(`subscription ${s.name}: declared in amebo.yaml, which overrides the one created through the API`);
+      else add(s);
+    }
+    const byAction = new Map<string, ResolvedSubscription[]>();
+    for (const s of subscriptions.values()) {
+      const list = byAction.get(s.action);
+      if (list) list.push(s);
+      else byAction.set(s.action, [s]);
+    }
+    const secretIndex = new Map<string, string>();
+    for (const a of applications.values()) {
+      secretIndex.set(secretDigest(a.secret), a.name);
+      if (a.previous_secret) secretIndex.set(secretDigest(a.previous_secret), a.name);
+    }
+    return Object.freeze({ config, applications, actions, subscriptions, byAction, secretIndex, warnings: Object.freeze(warnings) });
+  }
+
+  /** Source of an object in force, or undefined. */
+  #sourceOf(kind: Kind, name: string): 'file' | 'api' | undefined {
+    const snap = this.#snapshot;
+    const obj = kind === 'application' ? snap.applications.get(name) : kind === 'action' ? snap.actions.get(name) : snap.subscriptions.get(name);
+    return obj?.source;
+  }
+
+  #assertNotFile(kind: Kind, name: string): void {
+    if (this.#sourceOf(kind, name) === 'file') {
+      const file = this.#snapshot.config.file ?? 'amebo.yaml';
+      throw amebo('AMEBO_ERR_MANAGED_BY_FILE', `${kind} ${name} is managed by amebo.yaml (${file}); change it there`, { file });
+    }
+  }
+
+  async #persist(kind: Kind, name: string, value: Application | Action | Subscription | null): Promise<void> {
+    const key: [string, string] = [kind, name];
+    if (value === null) await this.store.objects.remove(key);
+    else await this.store.objects.put(key, value as unknown as Record<string, unknown>);
+    await this.store.durable();
+    const map = this.#api[kind] as Map<string, unknown>;
+    if (value === null) map.delete(name);
+    else map.set(name, value);
+    this.#swap(this.#build(this.#snapshot.config));
+  }
+
+  async createApplication(input: { name: string; address: string; secret: string }): Promise<Application> {
+    const existing = this.#snapshot.applications.get(input.name);
+    if (existing && !existing.implicit) {
+      if (existing.source === 'file') this.#assertNotFile('application', input.name);
+      throw amebo('AMEBO_ERR_CONFLICT', `application ${input.name} already exists`);
+    }
+    const app: Application = { ...input, source: 'api', created_at: new Date(this.now()).toISOString() };
+    await this.#persist('application', app.name, app);
+    return app;
+  }
+
+  async updateApplication(name: string, patch: Partial<Pick<Application, 'address' | 'secret' | 'previous_secret' | 'previous_secret_expires_at'>>): Promise<Application> {
+    this.#assertNotFile('application', name);
+    const current = this.#api.application.get(name);
+    if (!current) throw amebo('AMEBO_ERR_NOT_FOUND', `no application named ${name}`);
+    const next: Application = { ...current, ...patch, implicit: undefined };
+    await this.#persist('application', name, next);
+    return next;
+  }
+
+  async deleteApplication(name: string): Promise<void> {
+    this.#assertNotFile('application', name);
+    if (!this.#api.application.has(name)) throw amebo('AMEBO_ERR_NOT_FOUND', `no application named ${name}`);
+    const snap = this.#snapshot;
+    const dependents = [
+      ...[...snap.actions.values()].filter((a) => a.application === name).map((a) => `action ${a.name}`),
+      ...[...snap.subscriptions.values()].filter((s) => s.application === name).map((s) => `subscription ${s.name}`),
+    ];
+    if (dependents.length > 0) {
+      throw amebo('AMEBO_ERR_CONFLICT', `application ${name} still has ${dependents.join(', ')}; delete those first`, { dependents });
+    }
+    await this.#persist('application', name, null);
+  }
+
+  async createAction(input: { name: string; application: string; schemata: Record<string, unknown> }): Promise<Action> {
+    if (this.#snapshot.actions.has(input.name)) {
+      this.#assertNotFile('action', input.name);
+      throw amebo('AMEBO_ERR_CONFLICT', `action ${input.name} already exists`);
+    }
+    if (!this.#snapshot.applications.has(input.application)) {
+      throw amebo('AMEBO_ERR_NOT_FOUND', `no application named ${input.application}; register it first`);
+    }
+    this.compiler.compile(input.schemata);
+    const action: Action = { ...input, source: 'api', created_at: new Date(this.now()).toISOString() };
+    await this.#persist('action', action.name, action);
+    return action;
+  }
+
+  async updateAction(name: string, patch: { schemata?: Record<string, unknown>; application?: string }): Promise<Action> {
+    this.#assertNotFile('action', name);
+    const current = this.#api.action.get(name);
+    if (!current) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${name}`);
+    if (patch.application !== undefined && !this.#snapshot.applications.has(patch.application)) {
+      throw amebo('AMEBO_ERR_NOT_FOUND', `no application named ${patch.application}`);
+    }
+    if (patch.schemata !== undefined) this.compiler.compile(patch.schemata);
+    const next: Action = { ...current, ...patch };
+    await this.#persist('action', name, next);
+    return next;
+  }
+
+  /**
+   * Creates a subscription. When it names an application that is not registered yet (the seed
+   * subscribes `email-service` without registering it), a placeholder application is created with a
+   * random secret; registering the application later claims it and sets the real address and secret.
+   */
+  async createSubscription(input: Omit<Subscription, 'source' | 'created_at'>): Promise<{ subscription: Subscription; implicitApplication: boolean }> {
+    if (this.#snapshot.subscriptions.has(input.name)) {
+      this.#assertNotFile('subscription', input.name);
+      throw amebo('AMEBO_ERR_CONFLICT', `subscription ${input.name} already exists`);
+    }
+    if (!this.#snapshot.actions.has(input.action)) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${input.action}`);
+    let implicitApplication = false;
+    const app = this.#snapshot.applications.get(input.application);
+    const check = resolveHandler(input.handler, app?.address);
+    if (!check.ok) throw amebo('AMEBO_ERR_VALIDATION', `handler: ${check.error}`, { field: 'handler' });
+    if (!app) {
+      const placeholder: Application = {
+        name: input.application,
+        address: new URL(check.url).origin,
+        secret: `whsec_${randomBytes(24).toString('base64')}`,
+        source: 'api',
+        implicit: true,
+        created_at: new Date(this.now()).toISOString(),
+      };
+      await this.#persist('application', placeholder.name, placeholder);
+      implicitApplication = true;
+    }
+    const subscription: Subscription = { ...input, source: 'api', created_at: new Date(this.now()).toISOString() };
+    await this.#persist('subscription', subscription.name, subscription);
+    return { subscription, implicitApplication };
+  }
+
+  async updateSubscription(name: string, patch: Partial<Omit<Subscription, 'name' | 'source' | 'created_at'>>): Promise<Subscription> {
+    this.#assertNotFile('subscription', name);
+    const current = this.#api.subscription.get(name);
+    if (!current) throw amebo('AMEBO_ERR_NOT_FOUND', `no subscription named ${name}`);
+    const next: Subscription = { ...current, ...patch };
+    if (!this.#snapshot.actions.has(next.action)) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${next.action}`);
+    const check = resolveHandler(next.handler, this.#snapshot.applications.get(next.application)?.address);
+    if (!check.ok) throw amebo('AMEBO_ERR_VALIDATION', `handler: ${check.error}`, { field: 'handler' });
+    await this.#persist('subscription', name, next);
+    return next;
+  }
+
+  async deleteSubscription(name: string): Promise<void> {
+    this.#assertNotFile('subscription', name);
+    if (!this.#api.subscription.has(name)) throw amebo('AMEBO_ERR_NOT_FOUND', `no subscription named ${name}`);
+    await this.#persist('subscription', name, null);
+  }
+}

@@ -1,0 +1,92 @@
+/** One HTTP attempt with undici: POST the body, keep the first 1 KiB of the answer, never throw. */
+import { request, type Dispatcher } from 'undici';
+import type { Clock } from '../types.js';
+import { parseRetryAfter } from './backoff.js';
+
+export interface AttemptRequest {
+  readonly url: string;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number;
+}
+
+export interface AttemptResponse {
+  /** Null when no response arrived. */
+  readonly status: number | null;
+  readonly durationMs: number;
+  readonly error: string | null;
+  /** First 1 KiB of the response body. */
+  readonly response: string | null;
+  readonly retryAfterMs: number | null;
+}
+
+const KEEP_BYTES = 1024;
+/** Read at most this much of an answer, so a receiver cannot make amebo download a huge body. */
+const DRAIN_BYTES = 64 * 1024;
+
+/**
+ * Sends one attempt. `timeoutMs` bounds the wait for the response head and each gap in the body;
+ * the connection itself has the dispatcher's connect timeout.
+ */
+export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, clock: Clock): Promise<AttemptResponse> {
+  const started = performance.now();
+  try {
+    const res = await request(req.url, {
+      method: 'POST',
+      body: req.body,
+      headers: req.headers,
+      dispatcher,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], clock.now());
+    const head = await readHead(res.body);
+    return {
+      status: res.statusCode,
+      durationMs: round(performance.now() - started),
+      error: res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`,
+      response: head,
+      retryAfterMs,
+    };
+  } catch (err) {
+    return { status: null, durationMs: round(performance.now() - started), error: describe(err, req.timeoutMs), response: null, retryAfterMs: null };
+  }
+}
+
+async function readHead(body: Dispatcher.ResponseData['body']): Promise<string | null> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let seen = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (keptBytes < KEEP_BYTES) {
+        const part = chunk.subarray(0, KEEP_BYTES - keptBytes);
+        kept.push(part);
+        keptBytes += part.length;
+      }
+      seen += chunk.length;
+      if (seen > DRAIN_BYTES) {
+        body.destroy();
+        break;
+      }
+    }
+  } catch {
+    // A body cut short still leaves us the status code, which is what decides the outcome.
+  }
+  if (keptBytes === 0) return null;
+  // Cut on a character boundary: decoding drops a trailing partial UTF-8 sequence.
+  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(kept)).replace(/\uFFFD+$/, '');
+}
+
+function describe(err: unknown, timeoutMs: number): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `timeout: no answer within ${timeoutMs} ms`;
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout: could not connect';
+  const message = e.cause?.message ?? e.message ?? String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
