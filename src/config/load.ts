@@ -149,6 +149,10 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
 
   const raw = expandEnv(input, env, errors) as Raw;
   if (errors.length > 0) return { ok: false, errors };
+  // A section written with no entries (`subscriptions:`) is YAML null: read it as empty.
+  for (const section of ['server', 'auth', 'delivery', 'applications', 'actions', 'subscriptions']) {
+    if (raw[section] === null) delete raw[section];
+  }
 
   if (!validateFile(raw)) {
     const seen = new Set<string>();
