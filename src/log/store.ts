@@ -18,7 +18,7 @@
  * | open       | gist id                       | [subscription, due ms] for pending/failed  |
  * | objects    | [kind, name]                  | API-created application/action/subscription |
  */
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -108,6 +108,11 @@ export function openStore(options: StoreOptions): Store {
 
   const logPath = join(dataDir, LOG_FILE);
   const fresh = !existsSync(logPath);
+  if (!fresh && !looksLikeLmdb(logPath)) {
+    releaseLock();
+    // lmdb-js crashes the process (SIGSEGV) on a file that is not LMDB, so check before opening.
+    throw amebo('AMEBO_ERR_DATA_DIR', `${logPath} is not an amebo log (not an LMDB file); refusing to touch it`);
+  }
   let env: RootDatabase;
   try {
     env = open({
@@ -166,6 +171,24 @@ export function openStore(options: StoreOptions): Store {
     },
   };
   return store;
+}
+
+/** LMDB's meta page carries the magic 0xBEEFC0DE near the start of the file. */
+function looksLikeLmdb(path: string): boolean {
+  const head = Buffer.alloc(64);
+  let read = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      read = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  for (let off = 0; off + 4 <= read; off += 4) if (head.readUInt32LE(off) === 0xbeefc0de) return true;
+  return false;
 }
 
 function checkFormat(meta: Database<unknown, string>, fresh: boolean, logPath: string): void {

@@ -134,7 +134,8 @@ describe('gist output', () => {
 
 describe('error output', () => {
   it('prints schema violations one per line with their pointer', () => {
-    const e = amebo('AMEBO_ERR_SCHEMA_INVALID', 'payload does not match the schema of user.created', {
+    const e = amebo('AMEBO_ERR_SCHEMA_INVALID', 'payload does not match the schema of user.created: /email must match format "email"; must have required property \'id\'', {
+      action: 'user.created',
       violations: [
         { pointer: '/email', keyword: 'format', message: 'must match format "email"' },
         { pointer: '', keyword: 'required', message: "must have required property 'id'" },
