@@ -51,7 +51,10 @@ const app = await build({
   format: 'esm',
   target: 'node24',
   jsx: 'automatic',
-  minify: true,
+  // Whitespace and syntax only: ordered-binary and msgpackr compile code with eval/new Function that
+  // refers to their variables by name, so renaming identifiers breaks LMDB reads.
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'eof',
   metafile: true,
   define: {
@@ -67,6 +70,8 @@ const app = await build({
   plugins: [seaPlugin()],
   logLevel: 'warning',
 });
+// Kept for `npx esbuild --analyze`-style questions such as "why is this chunk loaded by --version?".
+writeFileSync(join(work, 'metafile.json'), JSON.stringify(app.metafile));
 const inputs = Object.keys(app.metafile.inputs);
 const leaked = inputs.filter((input) => banned.some((re) => re.test(input)));
 if (leaked.length > 0) throw new Error(`these must not be bundled: ${leaked.join(', ')}`);
@@ -164,6 +169,12 @@ function seaPlugin() {
       // lmdb finds its addon on disk through this package; the launcher supplies it instead.
       b.onResolve({ filter: /^node-gyp-build-optional-packages$/ }, () => ({
         path: join(root, 'scripts/sea/lmdb-native.mjs'),
+      }));
+      // ordered-binary (lmdb's key encoding) builds its string reader with a direct eval that names the
+      // module's own variables. Scope hoisting renames them (position -> position4) and string keys come
+      // back garbled; its CommonJS build is wrapped in a function instead, where names are kept.
+      b.onResolve({ filter: /^ordered-binary$/ }, (args) => ({
+        path: createRequire(args.importer).resolve('ordered-binary'),
       }));
       // Ink imports its React DevTools bridge only when DEV=true and react-devtools-core is installed;
       // a binary has neither, so the bridge is left out.

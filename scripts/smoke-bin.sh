@@ -10,7 +10,8 @@
 #   - runs --version, --help and every verb's --help, and `check` on a good and a bad config;
 #   - starts `serve` on a temporary config and data dir, publishes with the binary's own `publish`,
 #     and checks that a receiver (python3, outside Node) got the webhook with a valid X-Amebo-Signature;
-#     `tail --json`, `events`, `gists` and `replay --dry-run` run against the daemon; SIGTERM must exit 0;
+#     `tail` (TUI and --json), `events`, `gists` and `replay --dry-run` run against the daemon; SIGTERM
+#     must make it exit 0;
 #   - does that three times: fresh HOME, a tampered cache (it must be unpacked again), read-only HOME;
 #   - starts several processes at once on an empty cache, and runs as an unprivileged user, including
 #     with its temp-dir cache squatted by another user.
@@ -280,13 +281,19 @@ serve_cycle() {
   tail_pid=
   ok "tail --json printed the delivery"
 
+  [ "$n" != 1 ] || tui_check "$cwd" "$home" "$url"
+
   run "events --json" 30 "$cwd" "$home" "$bin" events --json --url "$url"
   case $out in *smoke.ping*) ;; *) die "events --json does not list smoke.ping: $out" ;; esac
   ok "events lists the event"
   wait_for "gists --json to show a delivered gist" 15 gist_delivered "$cwd" "$home" "$url"
   ok "gists shows the gist as delivered"
-  run "replay --dry-run" 30 "$cwd" "$home" "$bin" replay --dry-run --action smoke.ping --url "$url"
-  ok "replay --dry-run"
+  run "replay --dry-run" 30 "$cwd" "$home" "$bin" replay --dry-run --json --action smoke.ping --url "$url"
+  local count
+  count=$(printf '%s' "$out" | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r.get("data", r)["count"])') ||
+    die "replay --dry-run --json printed no count: $out"
+  [ "$count" = "$n" ] || die "replay --dry-run counted $count deliveries, expected $n: $out"
+  ok "replay --dry-run counts the $n deliveries in the log"
 
   kill -TERM "$daemon_pid"
   deadline=$((SECONDS + 20))
@@ -299,6 +306,21 @@ serve_cycle() {
   daemon_pid=
   [ "$rc" = 0 ] || die "serve #$n exited $rc after SIGTERM, expected 0"
   ok "serve #$n exits 0 on SIGTERM"
+}
+
+# The full-screen tail (Ink, React, yoga's WebAssembly) on a pseudo-terminal; `q` must quit it.
+tui_check() {
+  local cwd=$1 home=$2 url=$3 rc=0
+  command -v script >/dev/null || {
+    say "skipped the tail TUI check (script from util-linux is not installed)"
+    return 0
+  }
+  (sleep 2 && printf q && sleep 5) |
+    (cd "$cwd" && HOME=$home SHELL=/bin/sh TERM=xterm-256color timeout --kill-after=5 20 \
+      script -qfec "stty rows 30 cols 120; exec '$bin' tail --url '$url'" "$work/tui.out" >/dev/null 2>&1) || rc=$?
+  grep -q "amebo tail" "$work/tui.out" || die "the tail TUI drew nothing: $(head -c 500 "$work/tui.out")"
+  [ "$rc" = 0 ] || die "the tail TUI exited $rc after q (124: it did not quit)"
+  ok "the tail TUI draws on a terminal and quits on q"
 }
 
 # delivered N: the receiver holds N deliveries and the Nth is event n=N, correctly signed.
