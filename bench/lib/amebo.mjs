@@ -1,0 +1,179 @@
+// Driving amebo exactly as a user would: a YAML config in a temp dir, `bin/amebo serve` as a child
+// process, GET /health before any load, SIGTERM to stop.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { request } from 'undici';
+import { stopChild, waitHttp } from './proc.mjs';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+// Daemons still running when the bench exits (an error, Ctrl-C) are killed with it.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** The publish payload (about 300 bytes) and the schema it is validated against. */
+export const PAYLOAD = {
+  user_id: 4815162342,
+  email: 'ada.lovelace@example.com',
+  name: 'Ada Lovelace',
+  plan: 'pro',
+  tags: ['beta', 'newsletter'],
+  address: { street: '12 St James Square', city: 'London', country: 'GB' },
+  created_at: '2026-11-24T01:42:00.000Z',
+  referrer: 'https://example.com/landing?utm_source=newsletter&utm_campaign=winter',
+};
+
+export const SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  required: ['user_id', 'email', 'name', 'plan', 'created_at'],
+  additionalProperties: false,
+  properties: {
+    user_id: { type: 'integer', minimum: 1 },
+    email: { type: 'string', format: 'email' },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    plan: { enum: ['free', 'pro', 'enterprise'] },
+    tags: { type: 'array', items: { type: 'string', maxLength: 50 }, maxItems: 20 },
+    address: {
+      type: 'object',
+      required: ['city', 'country'],
+      properties: {
+        street: { type: 'string' },
+        city: { type: 'string' },
+        country: { type: 'string', pattern: '^[A-Z]{2}$' },
+      },
+    },
+    created_at: { type: 'string', format: 'date-time' },
+    referrer: { type: 'string', format: 'uri' },
+  },
+};
+
+export const FANOUTS = [1, 4, 16];
+
+/**
+ * The bench's amebo.yaml. Actions: `bench.publish`, `bench.batch`, `bench.fill` (no subscriptions),
+ * `bench.fanout.K` (K subscriptions to the receiver), `bench.e2e` (one subscription to the
+ * end-to-end receiver), `bench.replay` (one subscription to the receiver).
+ */
+export function benchConfig({ receiverPort, e2ePort, durability = 'commit' }) {
+  const actions = {};
+  const subscriptions = {};
+  const action = (name) => (actions[name] = { application: 'bench-publisher', schemata: SCHEMA });
+  ['bench.publish', 'bench.batch', 'bench.fill', 'bench.e2e', 'bench.replay'].forEach(action);
+  const sub = (name, act, handler) =>
+    (subscriptions[name] = { application: 'bench-receiver', action: act, handler, max_retries: 2, timeout: '10s' });
+  for (const k of FANOUTS) {
+    action(`bench.fanout.${k}`);
+    for (let i = 0; i < k; i++) sub(`fanout-${k}-${i}`, `bench.fanout.${k}`, `http://127.0.0.1:${receiverPort}/fanout/${k}/${i}`);
+  }
+  sub('e2e', 'bench.e2e', `http://127.0.0.1:${e2ePort}/e2e`);
+  sub('replay', 'bench.replay', `http://127.0.0.1:${receiverPort}/replay`);
+  return {
+    server: { durability },
+    applications: {
+      'bench-publisher': { address: 'http://127.0.0.1:9', secret: 'bench-publisher-secret' },
+      'bench-receiver': { address: `http://127.0.0.1:${receiverPort}`, secret: 'whsec_YmVuY2gtcmVjZWl2ZXItc2VjcmV0LWtleQ==' },
+    },
+    actions,
+    subscriptions,
+  };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `bin/amebo serve` on a fresh data dir under `dir` and waits for /health.
+ * Returns {url, pid, child, dataDir, logFile, stop()}.
+ */
+export async function startAmebo({ dir, config, name = 'amebo', nodeOptions }) {
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, `${name}.yaml`);
+  const dataDir = join(dir, `${name}-data`);
+  const logFile = join(dir, `${name}.log`);
+  writeFileSync(configFile, stringify(config));
+  const port = await freePort();
+  const out = createWriteStream(logFile);
+  const env = { ...process.env };
+  delete env.AMEBO_ADMIN_TOKEN;
+  // bin/amebo runs `node --enable-source-maps dist/amebo.mjs`; extra flags (--cpu-prof) go through NODE_OPTIONS.
+  if (nodeOptions) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim();
+  const child = spawn(join(ROOT, 'bin/amebo'), ['serve', '--config', configFile, '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  child.stdout.pipe(out);
+  let stderr = '';
+  child.stderr.on('data', (c) => {
+    stderr += c;
+    out.write(c);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHttp(`${url}/health`, 30000, () => child.exitCode === null);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`amebo did not start: ${err.message}\n${stderr.slice(-2000)}\n(see ${logFile})`);
+  }
+  return {
+    url,
+    pid: child.pid,
+    child,
+    dataDir,
+    logFile,
+    stop: async () => {
+      await stopChild(child, 20000);
+      out.end();
+    },
+  };
+}
+
+/** POST JSON to amebo; resolves {status, body}. */
+export async function postJson(url, body, timeoutMs = 300_000) {
+  const res = await request(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const text = await res.body.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.statusCode, body: json };
+}
+
+/**
+ * Disk space used under a directory, as `du` counts it (allocated blocks): LMDB's data file can be
+ * sparse, its apparent size being the map size rather than what is written.
+ */
+export function dirBytes(dir) {
+  let n = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) n += dirBytes(p);
+    else if (entry.isFile()) n += statSync(p).blocks * 512;
+  }
+  return n;
+}

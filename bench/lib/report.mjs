@@ -1,0 +1,101 @@
+// Turns the figures into target verdicts and a plain-text table.
+
+const n0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const n1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const n2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const ms = (r) => (r ? `${n2(r.p50)} / ${n2(r.p99)} / ${n2(r.p999)}` : 'n/a');
+const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '');
+
+/** Rows: {figure, amebo, ceiling, ratio, target, met (true/false/null)}. */
+export function buildRows(f) {
+  const rows = [];
+  const row = (figure, amebo, ceiling = '', r = '', target = '', met = null) => rows.push({ figure, amebo, ceiling, ratio: r, target, met });
+
+  if (f.publish) {
+    const p = f.publish;
+    row(
+      `(1) publish req/s, c=${p.connections}, ${p.payloadBytes} B`,
+      n0(p.amebo.rps),
+      `bare node:http ${n0(p.bare.rps)}`,
+      ratio(p.ratio),
+      '>= 0.6x and >= 15,000',
+      p.ratio >= 0.6 && p.amebo.rps >= 15000,
+    );
+    row('(1) publish p50 / p99 / p999 ms', ms(p.amebo), `bare ${ms(p.bare)}`);
+    row('(1) CPU cores: server / load generator', `${n2(p.amebo.serverCores)} / ${n2(p.amebo.loadgenCores)}`, `bare ${n2(p.bare.serverCores)} / ${n2(p.bare.loadgenCores)}`);
+    row('(1) durability: fsync req/s', n0(p.fsync.rps), `commit ${n0(p.amebo.rps)}`, ratio(p.fsyncRatio), 'cost of fsync (report)');
+    row('(1) durability: fsync p50 / p99 / p999 ms', ms(p.fsync), `commit ${ms(p.amebo)}`);
+  }
+  if (f.rate) {
+    const r = f.rate;
+    row(`(2) p50 / p99 / p999 ms at ${n0(r.rate)}/s, open loop`, ms(r.amebo), `bare ${ms(r.bare)}`, '', 'p99 <= 5 ms', r.amebo.p99 <= 5);
+  }
+  if (f.batch) {
+    const b = f.batch;
+    row(`(3) batch events/s (${b.batchSize}/batch, c=${b.connections})`, n0(b.amebo.eventsPerSec), `bare ${n0(b.bare.eventsPerSec)}`, ratio(b.ratio), '>= 150,000', b.amebo.eventsPerSec >= 150000);
+  }
+  if (f.fanout) {
+    for (const [k, r] of Object.entries(f.fanout)) {
+      row(
+        `(4) fan-out ${k} sub${k === '1' ? '' : 's'}: deliveries/s`,
+        n0(r.amebo.deliveriesPerSec),
+        `undici ${n0(r.undici.deliveriesPerSec)} (${r.undici.connections} conns)`,
+        ratio(r.ratio),
+        '>= 0.7x',
+        r.ratio >= 0.7,
+      );
+    }
+  }
+  if (f.e2e) {
+    const e = f.e2e;
+    row(`(5) end-to-end p50 / p99 / p999 ms at ${n0(e.rate)}/s`, ms(e), '', '', 'p99 <= 20 ms', e.p99 <= 20 && e.missing === 0);
+  }
+  if (f.replay) {
+    const r = f.replay;
+    row(`(6) replay re-delivery events/s (${n0(r.redeliver.count)} of ${n0(r.logEvents)})`, n0(r.redeliver.eventsPerSec), `first delivery ${n0(r.firstDelivery.perSec)}/s`);
+    row(`(6) log scan, dry run, events/s (${n1(r.scan.seconds)} s)`, n0(r.scan.eventsPerSec), '', '', '>= 50,000', r.scan.eventsPerSec >= 50000);
+    row('(7) RSS idle MB', n1(r.rssIdleMB), '', '', '<= 120 MB', r.rssIdleMB <= 120);
+    row(`(7) RSS MB with ${n0(r.logEvents)} events in the log`, n1(r.rssFullMB), `after load ${n1(r.rssAfterMB)}`);
+    row('(7) log bytes per event (disk)', n1(r.bytesPerEvent), `${n1(r.logBytes / 1048576)} MiB total`);
+    row('(7) fill through the batch endpoint, events/s', n0(r.fill.eventsPerSec), '');
+    row(
+      `(7) publish req/s with ${n0(r.logEvents)} events in the log`,
+      n0(r.publishFull.rps),
+      `empty log ${n0(r.publishEmpty.rps)}`,
+      ratio(r.fullVsEmpty),
+      'within 10% (>= 0.9x)',
+      r.fullVsEmpty >= 0.9,
+    );
+  }
+  if (f.jetstream) {
+    const j = f.jetstream;
+    if (j.skipped) row('(8) JetStream peer', 'skipped', j.skipped);
+    else {
+      row(
+        `(8) amebo vs JetStream publish+ack req/s, c=${j.concurrency}`,
+        n0(f.publish?.amebo?.rps),
+        `JetStream ${n0(j.jetstream.rps)}`,
+        ratio(j.ratio),
+        '>= 1.0x',
+        j.ratio === null ? null : j.ratio >= 1,
+      );
+      row('(8) JetStream p50 / p99 / p999 ms; CPU server / client', ms(j.jetstream), `${n2(j.jetstream.serverCores)} / ${n2(j.jetstream.loadgenCores)} cores`);
+    }
+  }
+  return rows;
+}
+
+export function formatTable(rows) {
+  const cols = [
+    ['figure', 'figure'],
+    ['amebo', 'amebo'],
+    ['ceiling', 'ceiling / peer'],
+    ['ratio', 'ratio'],
+    ['target', 'target'],
+    ['met', 'result'],
+  ];
+  const cell = (r, k) => (k === 'met' ? (r.met === null ? '' : r.met ? 'met' : 'MISSED') : String(r[k] ?? ''));
+  const widths = cols.map(([k, h]) => Math.max(h.length, ...rows.map((r) => cell(r, k).length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(cols.map(([, h]) => h)), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map(([k]) => cell(r, k))))].join('\n');
+}

@@ -1,0 +1,52 @@
+// Pieces the scenarios share: request bodies, a sanity publish, one closed-loop measurement.
+import { PAYLOAD, benchConfig, postJson, startAmebo } from '../lib/amebo.mjs';
+import { runLoad } from '../lib/loadgen.mjs';
+import { CpuMeter, round } from '../lib/proc.mjs';
+
+export const eventBody = (action) => JSON.stringify({ action, payload: PAYLOAD });
+export const batchBody = (action, n) => JSON.stringify({ events: Array.from({ length: n }, () => ({ action, payload: PAYLOAD })) });
+
+/** Fails early, with amebo's answer, when a request the load depends on is not accepted. */
+export async function expectAccepted(url, path, body) {
+  const res = await postJson(`${url}${path}`, JSON.parse(body));
+  if (res.status !== 201 && res.status !== 200) {
+    throw new Error(`POST ${path} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+  }
+  return res.body;
+}
+
+/** Warm-up run, then one measured closed-loop run; adds the server's CPU use (cores). */
+export async function closedLoop(ctx, { url, body, pid, connections = ctx.connections }) {
+  await runLoad({ tool: ctx.tool, url, body, connections, duration: ctx.warmup });
+  const meter = new CpuMeter({ server: pid }).start();
+  const r = await runLoad({ tool: ctx.tool, url, body, connections, duration: ctx.duration });
+  return summarize(r, meter.stop());
+}
+
+/** The figures of one load run, with CPU use: `cores` is a CpuMeter result with a `server` entry. */
+export function summarize(r, cores) {
+  return {
+    rps: round(r.rps),
+    p50: round(r.p50, 3),
+    p99: round(r.p99, 3),
+    p999: round(r.p999, 3),
+    ok: r.ok,
+    non2xx: r.non2xx ?? r.failed ?? 0,
+    errors: r.errors ?? 0,
+    serverCores: cores.server,
+    loadgenCores: round(r.loadgenCores, 2),
+    // Busy cores of the whole machine; well above server + load generator means other load on the box.
+    machineCores: cores.machine,
+    tool: r.tool,
+  };
+}
+
+/** A fresh daemon (empty data dir) with the bench config. */
+export function freshAmebo(ctx, name, { durability } = {}) {
+  return startAmebo({
+    dir: ctx.tmp,
+    name: `${name}-${Date.now()}`,
+    config: benchConfig({ receiverPort: ctx.receiver.port, e2ePort: ctx.paced.port, durability }),
+    nodeOptions: ctx.profile ? `--cpu-prof --cpu-prof-dir=${ctx.profileDir} --cpu-prof-name=${name}-\${pid}.cpuprofile` : undefined,
+  });
+}
