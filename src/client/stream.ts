@@ -49,6 +49,11 @@ export interface StreamOptions {
   readonly onStatus?: ((status: StreamStatus) => void) | undefined;
   /** Reconnect after the daemon goes away (default true). Refusals (401, 403, 404, 400) never retry. */
   readonly reconnect?: boolean | undefined;
+  /**
+   * Give up if the very first connection fails (a wrong `--url`, a daemon that is not running) instead
+   * of retrying; once connected, a lost connection is always retried.
+   */
+  readonly failFast?: boolean | undefined;
   /** First and largest wait between reconnects, in ms. */
   readonly backoffInitialMs?: number | undefined;
   readonly backoffMaxMs?: number | undefined;
@@ -162,10 +167,12 @@ export function openStream(http: HttpClient, options: StreamOptions): StreamHand
 
   async function loop(): Promise<void> {
     let delay = initial;
+    let everOpened = false;
     for (let attempt = 1; ; attempt++) {
       const { opened, error, permanent } = await connectOnce(attempt);
+      everOpened ||= opened;
       if (controller.signal.aborted) break;
-      if (permanent || options.reconnect === false) {
+      if (permanent || options.reconnect === false || (options.failFast && !everOpened)) {
         status({ state: 'closed', error });
         return;
       }

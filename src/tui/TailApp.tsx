@@ -2,8 +2,8 @@
  * `amebo tail`'s screen: header, the live list (or one gist's attempts) and the footer. State lives in
  * the pure reducer; this component only wires hooks to it and lays it out.
  */
-import { useMemo, useReducer } from 'react';
-import { Box, useWindowSize } from 'ink';
+import { useEffect, useMemo, useReducer } from 'react';
+import { Box, useApp, useWindowSize } from 'ink';
 import { initialTailState, tailReducer, visibleRows } from './core/tail-state.js';
 import type { TailClient } from './core/commands.js';
 import { DeliveryList } from './DeliveryList.js';
@@ -50,6 +50,12 @@ export function TailApp(props: TailAppProps) {
   const listHeight = Math.max(3, height - CHROME);
 
   useTailStream(props.openStream, dispatch, props.frameMs ?? 100);
+  const { exit } = useApp();
+  const { state: link, connects, error } = state.connection;
+  useEffect(() => {
+    // A stream that never connected and gave up (wrong URL, refused token) ends the app with its error.
+    if (link === 'closed' && connects === 0 && error !== undefined) exit(error);
+  }, [link, connects, error, exit]);
   useTailKeys(state, dispatch, props.client, listHeight);
 
   const rows = useMemo(() => visibleRows(state), [state.frozen, state.rows, state.filter, state.failuresOnly]);

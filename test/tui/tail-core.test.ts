@@ -107,7 +107,7 @@ describe('tail reducer', () => {
       { type: 'connection', status: { state: 'retrying', attempt: 1, retryInMs: 10, error: err } },
       { type: 'connection', status: { state: 'open', attempt: 2 } },
     );
-    expect(s.connection).toEqual({ state: 'open', message: undefined, connects: 2 });
+    expect(s.connection).toEqual({ state: 'open', message: undefined, error: undefined, connects: 2 });
   });
 
   it('windows the list around the selection', () => {

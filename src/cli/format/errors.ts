@@ -20,8 +20,13 @@ export function describeError(error: unknown): string {
     return `amebo: internal error: ${e}\n`;
   }
   const e = toAmeboError(error);
-  const lines = [`amebo: ${e.message}`];
-  for (const v of violationsOf(e.details)) lines.push(violationLine(v));
+  const violations = violationsOf(e.details);
+  const action = e.details?.['action'];
+  // The daemon's message repeats the violations inline; they get a line each below instead.
+  const head =
+    violations.length > 0 && typeof action === 'string' ? `payload does not match the schema of ${action}` : e.message;
+  const lines = [`amebo: ${head}`];
+  for (const v of violations) lines.push(violationLine(v));
   return lines.join('\n') + '\n';
 }
 

@@ -5,6 +5,7 @@
 import type { DeliveryMessage, StreamMessage, StreamStatus } from '../../client/stream.js';
 import type { StreamStats, WireGist } from '../../client/types.js';
 import type { GistState } from '../../types.js';
+import type { AmeboError } from '../../errors.js';
 
 /** One delivery in the live list. `key` is local and unique; a gist shows once per attempt. */
 export interface TailRow {
@@ -38,6 +39,8 @@ export interface Notice {
 export interface ConnectionView {
   readonly state: 'connecting' | 'open' | 'retrying' | 'closed';
   readonly message?: string | undefined;
+  /** The error behind `message`, with its code. */
+  readonly error?: AmeboError | undefined;
   /** How many times the stream has (re)connected. */
   readonly connects: number;
 }
@@ -199,8 +202,8 @@ export function tailReducer(state: TailState, action: TailAction): TailState {
     case 'connection': {
       const s = action.status;
       const connects = state.connection.connects + (s.state === 'open' ? 1 : 0);
-      const message = s.state === 'retrying' || s.state === 'closed' ? s.error?.message : undefined;
-      return { ...state, connection: { state: s.state, message, connects } };
+      const error = s.state === 'retrying' || s.state === 'closed' ? s.error : undefined;
+      return { ...state, connection: { state: s.state, message: error?.message, error, connects } };
     }
     case 'toggle-pause':
       return state.frozen === null

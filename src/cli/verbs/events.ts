@@ -1,0 +1,45 @@
+/**
+ * `amebo events`: lists what the log holds, filtered and paginated; `amebo events show ID` prints one.
+ */
+import type { ClientOptions } from '../program.js';
+import { out } from '../format/io.js';
+import { eventDetail, eventsTable, pageFooter } from '../format/resources.js';
+import { printJson, withClient } from './shared.js';
+
+/** Options of `amebo events`. */
+export interface EventsOptions extends ClientOptions {
+  action?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  page?: number | undefined;
+  perPage?: number | undefined;
+}
+
+/** Runs `amebo events`. */
+export default async function events(opts: EventsOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const page = await client.listEvents({
+      action: opts.action,
+      from: opts.from,
+      to: opts.to,
+      page: opts.page,
+      per_page: opts.perPage,
+    });
+    if (opts.json) {
+      printJson(page);
+      return 0;
+    }
+    await out(page.data.length > 0 ? eventsTable(page.data) + pageFooter(page.meta, page.data.length) : pageFooter(page.meta, 0));
+    return 0;
+  });
+}
+
+/** Runs `amebo events show ID`. */
+export async function show(eventId: number, opts: ClientOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const event = await client.getEvent(eventId);
+    if (opts.json) printJson(event);
+    else await out(eventDetail(event));
+    return 0;
+  });
+}

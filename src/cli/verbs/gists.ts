@@ -1,0 +1,49 @@
+/**
+ * `amebo gists`: lists gists (deliveries) filtered and paginated; `gists show ID` prints every attempt
+ * of one; `gists replay ID` delivers one again now.
+ */
+import type { GistState } from '../../types.js';
+import type { ClientOptions } from '../program.js';
+import { out } from '../format/io.js';
+import { gistDetail, gistsTable, pageFooter } from '../format/resources.js';
+import { printJson, withClient } from './shared.js';
+
+export { replayGist as replay } from './replay.js';
+
+/** Options of `amebo gists`. */
+export interface GistsOptions extends ClientOptions {
+  subscription?: string | undefined;
+  event?: number | undefined;
+  state?: GistState | undefined;
+  page?: number | undefined;
+  perPage?: number | undefined;
+}
+
+/** Runs `amebo gists`. */
+export default async function gists(opts: GistsOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const page = await client.listGists({
+      subscription: opts.subscription,
+      event: opts.event,
+      state: opts.state,
+      page: opts.page,
+      per_page: opts.perPage,
+    });
+    if (opts.json) {
+      printJson(page);
+      return 0;
+    }
+    await out(page.data.length > 0 ? gistsTable(page.data) + pageFooter(page.meta, page.data.length) : pageFooter(page.meta, 0));
+    return 0;
+  });
+}
+
+/** Runs `amebo gists show ID`: the gist and every attempt. */
+export async function show(gistId: number, opts: ClientOptions): Promise<number> {
+  return withClient(opts, async (client) => {
+    const gist = await client.getGist(gistId);
+    if (opts.json) printJson(gist);
+    else await out(gistDetail(gist));
+    return 0;
+  });
+}

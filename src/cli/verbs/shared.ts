@@ -1,0 +1,58 @@
+/**
+ * What every client verb shares: building the client from `--url`/`--token`, turning failures into a
+ * stderr message and an exit code, and commander argument parsers that reject bad input as usage
+ * errors (exit 2).
+ */
+import { InvalidArgumentError } from 'commander';
+import { AmeboClient } from '../../client/api.js';
+import type { ClientOptions } from '../program.js';
+import { parseDuration } from '../format/duration.js';
+import { describeError, exitCodeOf } from '../format/errors.js';
+import { io } from '../format/io.js';
+import { parseTimeArg } from '../format/time.js';
+
+/**
+ * Runs a verb body with a client of the daemon. Any failure is printed on stderr and becomes the
+ * exit code its registry entry names; the client is closed either way.
+ */
+export async function withClient(opts: ClientOptions, body: (client: AmeboClient) => Promise<number>): Promise<number> {
+  let client: AmeboClient | undefined;
+  try {
+    client = new AmeboClient({ url: opts.url, token: opts.token });
+    return await body(client);
+  } catch (error) {
+    io().stderr.write(describeError(error));
+    return exitCodeOf(error);
+  } finally {
+    await client?.close();
+  }
+}
+
+/** Parses a whole number of at least `min`, for `--page`, `--per-page`, `--event`. */
+export function intArg(min: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    }
+    return Number(value);
+  };
+}
+
+/** Parses `--from`/`--to`: ISO 8601, or a duration meaning that long ago. */
+export function timeArg(value: string): string {
+  const iso = parseTimeArg(value);
+  if (iso === undefined) throw new InvalidArgumentError('expected an ISO 8601 time (2026-11-03T12:00:00Z) or a duration ago (15m, 2h, 1d)');
+  return iso;
+}
+
+/** Parses a duration option (`30s`, `500ms`, `5m`) into milliseconds. */
+export function durationArg(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 0) throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 5m or 1h');
+  return ms;
+}
+
+/** Prints `value` as indented JSON on stdout. */
+export function printJson(value: unknown): void {
+  io().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
