@@ -10,6 +10,7 @@ import { systemClock } from './types.js';
 import { amebo, type AmeboError, isAmeboError } from './errors.js';
 import { loadConfig, type LoadResult, type ResolvedConfig } from './config/load.js';
 import { Registry } from './config/registry.js';
+import { breakingReload } from './config/evolution.js';
 import { SchemaCompiler, type Violation } from './schema/compile.js';
 import { openStore, type Store } from './log/store.js';
 import { EventAppender, type AppendInput, type AppendOutput } from './log/event-log.js';
@@ -145,7 +146,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       },
       publish: (items, principal, atomic) => publish(core, items, principal, atomic),
       async reload() {
-        const result = await loadConfig(options.configFile, {
+        let result: LoadResult = await loadConfig(options.configFile, {
           compiler,
           env: options.env,
           listen: options.listen,
@@ -153,6 +154,10 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
           optional: options.configOptional ?? false,
         });
         const at = new Date(clock.now()).toISOString();
+        if (result.ok) {
+          const breaking = breakingReload(registry.snapshot, result.config);
+          if (breaking.length > 0) result = { ok: false, errors: breaking };
+        }
         if (!result.ok) {
           reloadState.last_error = result.errors;
           reloadState.last_error_at = at;

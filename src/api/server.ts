@@ -16,6 +16,7 @@ import { subscriptionRoutes } from './routes/subscriptions.js';
 import { eventRoutes } from './routes/events.js';
 import { gistRoutes } from './routes/gists.js';
 import { healthRoutes } from './routes/health.js';
+import { configRoutes } from './routes/config.js';
 import { StreamHub } from './stream.js';
 
 export interface HttpServer {
@@ -38,6 +39,7 @@ export function createHttpServer(core: Core): HttpServer {
   eventRoutes(router);
   gistRoutes(router);
   healthRoutes(router);
+  configRoutes(router);
   router.on('GET', '/v1/stream', hub.handle);
 
   let closing = false;

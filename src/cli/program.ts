@@ -57,6 +57,17 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addHelpText('after', '\nExamples:\n  amebo check --config amebo.yaml && git push')
     .action(lazy(() => import('./verbs/check.js'), setCode));
 
+  const config = program.command('config').description('work with the effective config');
+  clientVerb(
+    config
+      .command('export')
+      .description("print the daemon's effective config (file and API objects) as amebo.yaml, secrets as ${ENV} references")
+      .addHelpText('after', '\nExamples:\n  amebo config export > amebo.yaml\n  AMEBO_TOKEN=$ADMIN amebo config export --url http://vm:3310'),
+  ).action(async (opts: ClientOptions) => {
+    const { exportConfigVerb } = await import('./verbs/config.js');
+    setCode(await exportConfigVerb(opts));
+  });
+
   registerClientVerbs(program, setCode);
   return program;
 }

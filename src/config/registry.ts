@@ -10,6 +10,7 @@ import type { SchemaCompiler } from '../schema/compile.js';
 import { amebo, isAmeboError } from '../errors.js';
 import type { ResolvedAction, ResolvedConfig } from './load.js';
 import { resolveHandler } from './handler.js';
+import { breakingChanges } from '../schema/compat.js';
 
 /** A subscription with its handler resolved to a full URL. */
 export interface ResolvedSubscription extends Subscription {
@@ -197,14 +198,20 @@ export class Registry {
     return action;
   }
 
-  async updateAction(name: string, patch: { schemata?: Record<string, unknown>; application?: string }): Promise<Action> {
+  async updateAction(name: string, patch: { schemata?: Record<string, unknown>; application?: string }, allowBreaking = false): Promise<Action> {
     this.#assertNotFile('action', name);
     const current = this.#api.action.get(name);
     if (!current) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${name}`);
     if (patch.application !== undefined && !this.#snapshot.applications.has(patch.application)) {
       throw amebo('AMEBO_ERR_NOT_FOUND', `no application named ${patch.application}`);
     }
-    if (patch.schemata !== undefined) this.compiler.compile(patch.schemata);
+    if (patch.schemata !== undefined) {
+      this.compiler.compile(patch.schemata);
+      const changes = allowBreaking ? [] : breakingChanges(current.schemata, patch.schemata);
+      if (changes.length > 0) {
+        throw amebo('AMEBO_ERR_CONFLICT', `breaking schema change for ${name}: ${changes.join('; ')}; send "allow_breaking_changes": true to make it anyway`, { breaking_changes: changes });
+      }
+    }
     const next: Action = { ...current, ...patch };
     await this.#persist('action', name, next);
     return next;

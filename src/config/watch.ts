@@ -1,8 +1,11 @@
 /**
  * Hot reload: chokidar watches the config file and every schema file it references. Editors save by
- * renaming a temp file and git writes many files, so changes are debounced until writes settle, then
- * the whole file goes through the pipeline again and is swapped in only if valid.
+ * renaming a temp file over the original and git writes many files at once, so the watcher follows the
+ * files' directories (a rename replaces the inode a file watch would be tied to) and debounces until
+ * the writes settle. Then the whole file goes through the pipeline again and is swapped in only if
+ * valid. SIGHUP forces the same reload.
  */
+import { dirname, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Core } from '../amebo.js';
 
@@ -10,19 +13,27 @@ import type { Core } from '../amebo.js';
 export const DEBOUNCE_MS = 250;
 
 export interface ConfigWatcher {
+  /** Resolves once the initial scan is done and changes are being seen. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
+function watchedFiles(core: Core): Set<string> {
+  const config = core.registry.snapshot.config;
+  return new Set([config.file!, ...config.watch].map((p) => resolve(p)));
+}
+
 export function watchConfig(core: Core): ConfigWatcher {
-  const file = core.registry.snapshot.config.file;
-  if (file === null) return { close: async () => undefined };
-  let watched = new Set(core.registry.snapshot.config.watch.length > 0 ? core.registry.snapshot.config.watch : [file]);
-  const watcher: FSWatcher = chokidar.watch([...watched], {
+  if (core.registry.snapshot.config.file === null) return { ready: Promise.resolve(), close: async () => undefined };
+  let files = watchedFiles(core);
+  let dirs = new Set([...files].map((f) => dirname(f)));
+  const watcher: FSWatcher = chokidar.watch([...dirs], {
     ignoreInitial: true,
-    // Rename-style saves replace the inode; polling-free watching with atomic handling covers them.
-    atomic: true,
-    awaitWriteFinish: false,
+    depth: 0,
+    // Only the files that matter; temp files of editors and git come and go unseen.
+    ignored: (path: string, stats?: { isFile(): boolean }) => stats?.isFile() === true && !files.has(resolve(path)),
   });
+  const ready = new Promise<void>((done) => watcher.once('ready', () => done()));
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
   let closed = false;
@@ -33,24 +44,27 @@ export function watchConfig(core: Core): ConfigWatcher {
       const result = await core.reload();
       if (!result.ok) return;
       // Follow schema files added or dropped by the new config.
-      const next = new Set(result.config.watch.length > 0 ? result.config.watch : [file]);
-      const add = [...next].filter((p) => !watched.has(p));
-      const remove = [...watched].filter((p) => !next.has(p));
+      files = watchedFiles(core);
+      const next = new Set([...files].map((f) => dirname(f)));
+      const add = [...next].filter((d) => !dirs.has(d));
+      const remove = [...dirs].filter((d) => !next.has(d));
       if (add.length > 0) watcher.add(add);
       if (remove.length > 0) await watcher.unwatch(remove);
-      watched = next;
+      dirs = next;
     });
   };
-  const schedule = () => {
+  const onEvent = (path: string) => {
+    if (!files.has(resolve(path))) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
       reload();
     }, DEBOUNCE_MS);
   };
-  watcher.on('add', schedule).on('change', schedule).on('unlink', schedule);
+  watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
   watcher.on('error', (err) => core.logger.error({ err }, 'config watcher error'));
   return {
+    ready,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -67,7 +67,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaem
   const http = createHttpServer(core);
   const { url } = await http.listen();
   let watcher: ConfigWatcher | null = null;
-  if (options.watch) watcher = watchConfig(core);
+  if (options.watch) {
+    watcher = watchConfig(core);
+    await watcher.ready;
+  }
   let closed: Promise<void> | null = null;
   return {
     url,

@@ -65,7 +65,7 @@ export function actionRoutes(router: Router): void {
     const patch: { schemata?: Record<string, unknown>; application?: string } = {};
     if (schemata !== undefined) patch.schemata = schemata;
     if (application !== undefined) patch.application = application;
-    const action = await core.registry.updateAction(name, patch);
+    const action = await core.registry.updateAction(name, patch, b['allow_breaking_changes'] === true);
     return data(presentAction(action));
   });
 }

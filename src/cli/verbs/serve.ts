@@ -24,6 +24,7 @@ export default async function serve(opts: ServeOptions, cmd: Command): Promise<n
     throw err;
   }
   const watcher = watchConfig(core);
+  await watcher.ready;
   core.logger.info({ url: address.url, config: core.registry.snapshot.config.file }, `amebo listening on ${address.url}`);
   return runUntilSignal({
     logger: core.logger,
