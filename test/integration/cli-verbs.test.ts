@@ -212,11 +212,11 @@ describe('amebo gists and replay', () => {
   it('replays failed deliveries: dry run counts, --follow waits until done', async () => {
     await deadGist();
     const dry = await cli('replay', '--failed', '--subscription', 'bad-hook', '--dry-run');
-    expect(dry).toMatchObject({ code: 0, stdout: '1 deliveries would be replayed (dry run: nothing was queued)\n' });
+    expect(dry).toMatchObject({ code: 0, stdout: '1 delivery would be replayed (dry run: nothing was queued)\n' });
     const before = failing.requests.length;
     const r = await cli('replay', '--failed', '--subscription', 'bad-hook', '--follow', '--interval', '50ms');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^queued 1 deliveries \(replay r_\w+\)$/m);
+    expect(r.stderr).toMatch(/^queued 1 delivery \(replay r_\w+\)$/m);
     expect(r.stdout).toMatch(/^replay r_\w+: 1\/1 settled \(0 delivered, 1 dead.*\), done\n$/);
     expect(failing.requests.length).toBeGreaterThan(before);
 

@@ -9,6 +9,7 @@ import type { BatchItemResult, PublishInput } from '../../client/types.js';
 import { isAmeboError, toAmeboError } from '../../errors.js';
 import { violationLine } from '../format/errors.js';
 import { io, out } from '../format/io.js';
+import { count } from '../format/words.js';
 import { chunked, type NumberedLine } from '../format/ndjson.js';
 import { lineToEvent, type LineDefaults } from './publish-input.js';
 
@@ -53,7 +54,7 @@ function rejectionLines(results: unknown, lines: readonly NumberedLine[]): strin
     if (violations.length > 0) for (const v of violations) out.push(`${where}: ${violationLine(v)}`);
     else if (r.error) out.push(`${where}: ${r.error}`);
   });
-  if (culprits > MAX_LISTED) out.push(`… and ${culprits - MAX_LISTED} more rejected lines`);
+  if (culprits > MAX_LISTED) out.push(`… and ${count(culprits - MAX_LISTED, 'more rejected line')}`);
   return out;
 }
 
@@ -67,7 +68,7 @@ export async function publishMany(client: AmeboClient, lines: AsyncIterable<Numb
     if (!tty) return;
     const secs = Math.max(0.001, (Date.now() - started) / 1000);
     const done = sum.created + sum.duplicates;
-    stderr.write(`\r\x1b[Kpublished ${fmt(done)} events (${fmt(Math.round(done / secs))}/s)`);
+    stderr.write(`\r\x1b[Kpublished ${count(done, 'event')} (${fmt(Math.round(done / secs))}/s)`);
   };
   const clearProgress = (): void => {
     if (tty) stderr.write('\r\x1b[K');
@@ -87,7 +88,7 @@ export async function publishMany(client: AmeboClient, lines: AsyncIterable<Numb
       const last = chunk[chunk.length - 1]?.n ?? first;
       const lines = [`amebo: ${e ? e.message : String(error)}`, ...detail];
       lines.push(
-        `${fmt(sum.created + sum.duplicates)} events before line ${first} were published; lines ${first}-${last} and after were not`,
+        `${count(sum.created + sum.duplicates, 'event')} before line ${first} ${sum.created + sum.duplicates === 1 ? 'was' : 'were'} published; lines ${first}-${last} and after were not`,
       );
       stderr.write(lines.join('\n') + '\n');
       return e ? e.exit : 1;
@@ -109,8 +110,8 @@ export async function publishMany(client: AmeboClient, lines: AsyncIterable<Numb
   if (!opts.json) {
     const secs = (Date.now() - started) / 1000;
     const ids = sum.firstId === undefined ? '' : ` (ids ${sum.firstId}-${sum.lastId})`;
-    const dup = sum.duplicates > 0 ? `, ${fmt(sum.duplicates)} deduper repeats` : '';
-    await out(`published ${fmt(sum.created)} events${ids}${dup} in ${secs.toFixed(1)}s\n`);
+    const dup = sum.duplicates > 0 ? `, ${count(sum.duplicates, 'deduper repeat')}` : '';
+    await out(`published ${count(sum.created, 'event')}${ids}${dup} in ${secs.toFixed(1)}s\n`);
   }
   return 0;
 }

@@ -9,6 +9,7 @@ import type { ClientOptions } from '../program.js';
 import { describeError, exitCodeOf } from '../format/errors.js';
 import { io, out } from '../format/io.js';
 import { gistDetail } from '../format/resources.js';
+import { count } from '../format/words.js';
 import { printJson, withClient } from './shared.js';
 
 /** Options of `amebo replay`. */
@@ -34,7 +35,7 @@ const FILTERS = ['from', 'to', 'action', 'subscription', 'event', 'failed'] as c
  */
 const progressLine = (p: ReplayProgress): string => {
   const settled = Math.min(p.count, p.delivered + p.dead);
-  const retried = p.failed > 0 ? `, ${p.failed} failed attempts retried` : '';
+  const retried = p.failed > 0 ? `, ${count(p.failed, 'failed attempt')} retried` : '';
   return `replay ${p.replay}: ${settled}/${p.count} settled (${p.delivered} delivered, ${p.dead} dead${retried})${p.done ? ', done' : ''}`;
 };
 
@@ -92,15 +93,15 @@ export default async function replay(opts: ReplayOptions): Promise<number> {
     const created = await client.createReplay(input);
     if (opts.dryRun || created.replay === null) {
       if (opts.json) printJson(created);
-      else await out(`${created.count} deliveries would be replayed (dry run: nothing was queued)\n`);
+      else await out(`${count(created.count, 'delivery', 'deliveries')} would be replayed (dry run: nothing was queued)\n`);
       return 0;
     }
     if (opts.follow && created.count > 0) {
-      if (!opts.json) io().stderr.write(`queued ${created.count} deliveries (replay ${created.replay})\n`);
+      if (!opts.json) io().stderr.write(`queued ${count(created.count, 'delivery', 'deliveries')} (replay ${created.replay})\n`);
       return follow(client, created.replay, opts);
     }
     if (opts.json) printJson(created);
-    else await out(`queued ${created.count} deliveries (replay ${created.replay})\n`);
+    else await out(`queued ${count(created.count, 'delivery', 'deliveries')} (replay ${created.replay})\n`);
     return 0;
   });
 }
