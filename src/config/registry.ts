@@ -11,6 +11,7 @@ import { amebo, isAmeboError } from '../errors.js';
 import type { ResolvedAction, ResolvedConfig } from './load.js';
 import { resolveHandler } from './handler.js';
 import { breakingChanges } from '../schema/compat.js';
+import { storageError } from '../log/event-log.js';
 
 /** A subscription with its handler resolved to a full URL. */
 export interface ResolvedSubscription extends Subscription {
@@ -141,9 +142,13 @@ export class Registry {
 
   async #persist(kind: Kind, name: string, value: Application | Action | Subscription | null): Promise<void> {
     const key: [string, string] = [kind, name];
-    if (value === null) await this.store.objects.remove(key);
-    else await this.store.objects.put(key, value as unknown as Record<string, unknown>);
-    await this.store.durable();
+    try {
+      if (value === null) await this.store.objects.remove(key);
+      else await this.store.objects.put(key, value as unknown as Record<string, unknown>);
+      await this.store.durable();
+    } catch (err) {
+      throw await storageError(err);
+    }
     const map = this.#api[kind] as Map<string, unknown>;
     if (value === null) map.delete(name);
     else map.set(name, value);

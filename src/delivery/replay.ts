@@ -183,7 +183,7 @@ export class Replayer {
       });
       await store.durable();
     } catch (err) {
-      throw storageError(err);
+      throw await storageError(err);
     }
     for (const g of queued) job.outstanding.add(g.id);
     job.queued += queued.length;

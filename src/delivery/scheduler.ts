@@ -39,6 +39,9 @@ export interface SchedulerDeps {
   readonly instanceId: string;
 }
 
+/** Delay before retrying a gist whose outcome could not be written to the log. */
+const RECORD_RETRY_MS = 5_000;
+
 interface SubQueue {
   readonly queue: DueQueue;
   inflight: number;
@@ -185,7 +188,10 @@ export class Scheduler {
     this.#leased.add(gistId);
     const run = this.#deliver(gistId, sub)
       .catch((err: unknown) => {
-        this.deps.logger.error({ err, gist: gistId }, 'delivery bookkeeping failed; the gist stays open and is retried after restart');
+        // The outcome could not be recorded (e.g. the disk is full): the gist is still open in the log,
+        // so it goes back on the queue and is attempted again once writes succeed.
+        this.deps.logger.error({ err, gist: gistId }, 'could not record a delivery attempt; the gist stays open and will be retried');
+        if (!this.#closing) q.queue.push(gistId, this.deps.clock.now() + RECORD_RETRY_MS);
       })
       .finally(() => {
         q.inflight--;

@@ -99,7 +99,7 @@ export class GistLog {
         return next;
       });
     } catch (err) {
-      throw storageError(err);
+      throw await storageError(err);
     }
   }
 
@@ -112,7 +112,7 @@ export class GistLog {
     try {
       return await store.env.transaction(() => this.replayInTxn(gistId, now));
     } catch (err) {
-      throw storageError(err);
+      throw await storageError(err);
     }
   }
 

@@ -46,3 +46,23 @@ export function runUntilSignal(handlers: LifecycleHandlers): Promise<number> {
     process.on('SIGINT', onStop);
   });
 }
+
+/**
+ * lmdb-js rejects an internal promise of its own when a commit fails (a full disk, for instance) and
+ * nothing can await it. The failure itself reaches the writer that asked for the commit, which answers
+ * 507; this guard keeps that internal echo from taking the daemon down. Any other unhandled rejection
+ * is a bug and still crashes the process (at-least-once delivery makes the restart safe).
+ */
+export function guardStorageRejections(logger: Logger): () => void {
+  const onRejection = (reason: unknown) => {
+    if (reason instanceof Error && reason.message.startsWith('Commit failed') && 'commitError' in reason) {
+      const commitError = (reason as { commitError?: Promise<unknown> }).commitError;
+      commitError?.catch(() => undefined);
+      logger.warn({ err: reason.message }, 'an LMDB commit failed; the writes that asked for it were answered with an error');
+      return;
+    }
+    throw reason;
+  };
+  process.on('unhandledRejection', onRejection);
+  return () => process.off('unhandledRejection', onRejection);
+}

@@ -18,10 +18,20 @@ export interface ChildDaemon {
 }
 
 /** Starts `amebo serve` and resolves once it logs its listening URL. */
-export function spawnDaemon(args: { config?: string; data: string; env?: NodeJS.ProcessEnv; listen?: string }): Promise<ChildDaemon> {
+export function spawnDaemon(args: {
+  config?: string;
+  data: string;
+  env?: NodeJS.ProcessEnv;
+  listen?: string;
+  /** Shell run first in a private mount namespace (`unshare -m`), e.g. to mount a small tmpfs. */
+  prelude?: string;
+}): Promise<ChildDaemon> {
   const argv = ['serve', '--data', args.data, '--listen', args.listen ?? '127.0.0.1:0'];
   if (args.config) argv.push('--config', args.config);
-  const child = spawn(BIN, argv, { env: { ...process.env, ...args.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, ...args.env };
+  const child = args.prelude
+    ? spawn('unshare', ['-m', 'sh', '-c', `${args.prelude} && exec "$0" "$@"`, BIN, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(BIN, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {

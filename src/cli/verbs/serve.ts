@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createAmebo } from '../../amebo.js';
 import { createHttpServer } from '../../api/server.js';
-import { runUntilSignal } from '../../runtime/lifecycle.js';
+import { guardStorageRejections, runUntilSignal } from '../../runtime/lifecycle.js';
 import { watchConfig } from '../../config/watch.js';
 
 interface ServeOptions {
@@ -23,6 +23,7 @@ export default async function serve(opts: ServeOptions, cmd: Command): Promise<n
     await core.close();
     throw err;
   }
+  const unguard = guardStorageRejections(core.logger);
   const watcher = watchConfig(core);
   await watcher.ready;
   core.logger.info({ url: address.url, config: core.registry.snapshot.config.file }, `amebo listening on ${address.url}`);
@@ -33,6 +34,7 @@ export default async function serve(opts: ServeOptions, cmd: Command): Promise<n
       await watcher.close();
       await http.close();
       await core.close();
+      unguard();
     },
   });
 }
