@@ -14,6 +14,7 @@ const HELP = `npm run bench [-- options]
   --runs N         runs per figure; the table shows medians (default 3, quick 1)
   --duration S     seconds measured per load run (default 5, quick 2)
   --fill N         events in the log for replay/resources (default 1000000, quick 100000)
+  --wait-quiet S   first wait up to S seconds for other load on the machine to drop
   --profile        run the daemon under node --cpu-prof; profiles go to bench/results/profiles/
   --no-write       print the table only, write no JSON
   -h, --help       this text
@@ -29,6 +30,7 @@ export function makeContext(argv) {
       runs: { type: 'string' },
       duration: { type: 'string' },
       fill: { type: 'string' },
+      'wait-quiet': { type: 'string' },
       profile: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -51,12 +53,13 @@ export function makeContext(argv) {
     warmup: quick ? 1 : 2,
     fill: Number(values.fill ?? (quick ? 100_000 : 1_000_000)),
     profile: values.profile,
+    waitQuiet: Number(values['wait-quiet'] ?? 0),
     write: !values['no-write'],
     connections: 50,
     batchSize: 100,
     batchConnections: 8,
-    fanoutDeliveries: quick ? 4_000 : 24_000,
-    replayEvents: quick ? 2_000 : 20_000,
+    fanoutDeliveries: quick ? 4_000 : 12_000,
+    replayEvents: quick ? 2_000 : 10_000,
     e2eRate: 1000,
     tool: pickLoadgen(log),
     tmp: mkdtempSync(join(tmpdir(), 'amebo-bench-')),

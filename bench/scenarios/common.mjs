@@ -47,6 +47,7 @@ export function freshAmebo(ctx, name, { durability } = {}) {
     dir: ctx.tmp,
     name: `${name}-${Date.now()}`,
     config: benchConfig({ receiverPort: ctx.receiver.port, e2ePort: ctx.paced.port, durability }),
-    nodeOptions: ctx.profile ? `--cpu-prof --cpu-prof-dir=${ctx.profileDir} --cpu-prof-name=${name}-\${pid}.cpuprofile` : undefined,
+    // One folder per kind of daemon; node names each profile CPU.<date>.<time>.<pid>...cpuprofile.
+    nodeOptions: ctx.profile ? `--cpu-prof --cpu-prof-dir=${ctx.profileDir}/${name}` : undefined,
   });
 }
