@@ -19,6 +19,8 @@ import { LogQuery } from './log/query.js';
 import { Scheduler } from './delivery/scheduler.js';
 import { Replayer } from './delivery/replay.js';
 import { Bus } from './runtime/bus.js';
+import { NetworkGuard } from './delivery/networks.js';
+import { Retention } from './log/retention.js';
 import { createMetrics, type Metrics } from './runtime/metrics.js';
 import type { Principal } from './api/auth.js';
 import { VERSION, COMMIT } from './version.js';
@@ -68,6 +70,7 @@ export interface Core {
   readonly query: LogQuery;
   readonly scheduler: Scheduler;
   readonly replayer: Replayer;
+  readonly retention: Retention;
   readonly bus: Bus;
   readonly metrics: Metrics;
   readonly reloadState: ReloadState;
@@ -111,15 +114,37 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
     const gists = new GistLog(store);
     const query = new LogQuery(store);
     const bus = new Bus();
-    const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 10_000, connectTimeout: 10_000 });
+    let guard = new NetworkGuard(config.networks);
+    registry.onSwap((next) => {
+      guard = new NetworkGuard(next.config.networks);
+    });
+    const dispatcher = new Agent({
+      connections: 256,
+      keepAliveTimeout: 10_000,
+      connect: { timeout: 10_000, lookup: (host, opts, cb) => guard.lookup(host, opts, cb as never) },
+    });
     components.push({ name: 'http-client', close: () => dispatcher.close() });
     let scheduler: Scheduler | undefined;
     const metrics = createMetrics({ backlog: () => scheduler?.backlog ?? 0, inflight: () => scheduler?.inflight ?? 0 });
-    scheduler = new Scheduler({ store, gists, registry, dispatcher, bus, metrics, logger, clock, random: options.random ?? Math.random, instanceId: store.instanceId });
+    scheduler = new Scheduler({
+      store,
+      gists,
+      registry,
+      dispatcher,
+      bus,
+      metrics,
+      logger,
+      clock,
+      random: options.random ?? Math.random,
+      instanceId: store.instanceId,
+      guard: () => guard,
+    });
     const sched = scheduler;
     components.push({ name: 'scheduler', close: () => sched.close(config.server.shutdown_timeout_ms) });
     const replayer = new Replayer({ store, gists, query, appender, registry, scheduler, bus, clock, logger });
     components.push({ name: 'replayer', close: () => replayer.close() });
+    const retention = new Retention(store, clock, logger, () => registry.snapshot.config.retention);
+    components.push({ name: 'retention', close: () => retention.close() });
 
     const now = new Date(clock.now()).toISOString();
     const reloadState: ReloadState = { loaded_at: now, last_ok_at: now, last_error: null, last_error_at: null };
@@ -138,6 +163,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       query,
       scheduler,
       replayer,
+      retention,
       bus,
       metrics,
       reloadState,
@@ -194,6 +220,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       },
     };
     scheduler.start();
+    retention.start();
     logger.info({ version: VERSION, commit: COMMIT, data: config.server.data, durability: config.server.durability, config: config.file }, 'amebo core started');
     return core;
   } catch (err) {

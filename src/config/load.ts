@@ -17,6 +17,8 @@ import { parseDuration, parseListen, parseSize } from './units.js';
 import { expandEnv, forbiddenKeys } from './expand.js';
 import { readSchemaFile } from './schema-file.js';
 import { resolveHandler } from './handler.js';
+import type { RetentionPolicy } from '../log/retention.js';
+import { parseCidr } from '../delivery/networks.js';
 
 /** Settings of the daemon itself. */
 export interface ServerSettings {
@@ -37,6 +39,14 @@ export interface DeliverySettings extends RetryPolicy {
   readonly max_inflight: number;
 }
 
+/** Networks handlers may connect to (CIDR strings), checked at connect time. */
+export interface NetworkPolicy {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}
+
+export const DEFAULT_DENY = Object.freeze(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']);
+
 /** An action with its compiled validator. */
 export interface ResolvedAction extends Action {
   readonly validator: PayloadValidator;
@@ -49,6 +59,9 @@ export interface ResolvedConfig {
   readonly server: ServerSettings;
   readonly auth: { readonly admin_token: string | null };
   readonly delivery: DeliverySettings;
+  readonly networks: NetworkPolicy;
+  /** Null when retention is off. */
+  readonly retention: RetentionPolicy | null;
   readonly applications: readonly Application[];
   readonly actions: readonly ResolvedAction[];
   readonly subscriptions: readonly Subscription[];
@@ -169,6 +182,17 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
   const now = (options.now ?? (() => new Date()))().toISOString();
   const server = serverSettings(raw, dir, options, errors);
   const delivery = policyOf((raw['delivery'] ?? {}) as Raw, DELIVERY_DEFAULTS, 'delivery', errors) as DeliverySettings;
+  const networksRaw = ((raw['delivery'] as Raw | undefined)?.['networks'] ?? {}) as Raw;
+  const networks: NetworkPolicy = {
+    allow: (networksRaw['allow'] as string[] | undefined) ?? [],
+    deny: (networksRaw['deny'] as string[] | undefined) ?? DEFAULT_DENY,
+  };
+  for (const [key, list] of [['allow', networks.allow], ['deny', networks.deny]] as const) {
+    list.forEach((cidr, i) => {
+      if (!parseCidr(cidr)) errors.push(`delivery.networks.${key}[${i}]: "${cidr}" is not an IP address or CIDR`);
+    });
+  }
+  const retention = retentionOf((raw['retention'] ?? null) as Raw | null, errors);
   const adminToken = env['AMEBO_ADMIN_TOKEN'] || ((raw['auth'] as Raw | undefined)?.['admin_token'] as string | undefined) || null;
   if (adminToken !== null && adminToken.length < 16) warnings.push('auth.admin_token: shorter than 16 characters; use a long random token');
 
@@ -242,6 +266,8 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
     server,
     auth: { admin_token: adminToken },
     delivery,
+    networks,
+    retention,
     applications,
     actions,
     subscriptions,
@@ -267,6 +293,17 @@ function serverSettings(raw: Raw, dir: string, options: LoadOptions, errors: str
     request_timeout_ms: parseDuration((s['request_timeout'] as string | number | undefined) ?? '30s')!,
     shutdown_timeout_ms: parseDuration((s['shutdown_timeout'] as string | number | undefined) ?? '10s')!,
     log_level: (s['log_level'] as string | undefined) ?? 'info',
+  };
+}
+
+function retentionOf(raw: Raw | null, errors: string[]): RetentionPolicy | null {
+  if (raw === null || (raw['max_age'] === undefined && raw['max_bytes'] === undefined)) return null;
+  const interval = parseDuration((raw['interval'] as string | number | undefined) ?? '1m')!;
+  if (interval < 100) errors.push('retention.interval: must be at least 100ms');
+  return {
+    max_age_ms: raw['max_age'] === undefined ? null : parseDuration(raw['max_age'] as string | number)!,
+    max_bytes: raw['max_bytes'] === undefined ? null : parseSize(raw['max_bytes'] as string | number)!,
+    interval_ms: interval,
   };
 }
 

@@ -2,6 +2,8 @@
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../types.js';
 import { parseRetryAfter } from './backoff.js';
+import { isIP } from 'node:net';
+import type { NetworkGuard } from './networks.js';
 
 export interface AttemptRequest {
   readonly url: string;
@@ -11,6 +13,8 @@ export interface AttemptRequest {
 }
 
 export interface AttemptResponse {
+  /** The handler's address is in a network the policy denies: no request was sent. */
+  readonly blocked?: boolean;
   /** Null when no response arrived. */
   readonly status: number | null;
   readonly durationMs: number;
@@ -28,8 +32,14 @@ const DRAIN_BYTES = 64 * 1024;
  * Sends one attempt. `timeoutMs` bounds the wait for the response head and each gap in the body;
  * the connection itself has the dispatcher's connect timeout.
  */
-export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, clock: Clock): Promise<AttemptResponse> {
+export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, clock: Clock, guard?: NetworkGuard): Promise<AttemptResponse> {
   const started = performance.now();
+  if (guard) {
+    // IP literals never go through DNS lookup, so the connect-time check cannot see them: check here.
+    const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
+    const reason = isIP(host) ? guard.check(host) : null;
+    if (reason) return { status: null, durationMs: 0, error: `blocked: ${reason}`, response: null, retryAfterMs: null, blocked: true };
+  }
   try {
     const res = await request(req.url, {
       method: 'POST',
@@ -49,7 +59,8 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
       retryAfterMs,
     };
   } catch (err) {
-    return { status: null, durationMs: round(performance.now() - started), error: describe(err, req.timeoutMs), response: null, retryAfterMs: null };
+    const blocked = (err as { code?: string; cause?: { code?: string } }).cause?.code === 'AMEBO_NETWORK_DENIED' || (err as { code?: string }).code === 'AMEBO_NETWORK_DENIED';
+    return { status: null, durationMs: round(performance.now() - started), error: describe(err, req.timeoutMs), response: null, retryAfterMs: null, blocked };
   }
 }
 

@@ -5,6 +5,8 @@ import type { Outcome } from '../types.js';
 export interface AttemptOutcome {
   /** HTTP status, or null when no response arrived (timeout, refused, reset). */
   readonly status: number | null;
+  /** The network policy refused the handler's address: retrying cannot help. */
+  readonly blocked?: boolean | undefined;
 }
 
 export interface ClassifyPolicy {
@@ -14,6 +16,7 @@ export interface ClassifyPolicy {
 
 /**
  * - 2xx: success.
+ * - a handler address the network policy denies: dead (no request is sent).
  * - no response, 408, 429, 5xx, and 3xx (redirects are not followed; often a transient misroute): retry.
  * - 410 Gone: dead, always (the receiver says the endpoint is gone).
  * - any other 4xx: dead, unless the subscription sets `retry_4xx`.
@@ -21,6 +24,7 @@ export interface ClassifyPolicy {
  */
 export function classify(outcome: AttemptOutcome, policy: ClassifyPolicy): Outcome {
   const { status } = outcome;
+  if (outcome.blocked) return 'dead';
   if (status === null) return 'retry';
   if (status >= 200 && status < 300) return 'success';
   if (status === 408 || status === 429 || status >= 500 || (status >= 300 && status < 400)) return 'retry';

@@ -24,6 +24,7 @@ import { sendAttempt } from './attempt.js';
 import { classify } from './classify.js';
 import { backoff } from './backoff.js';
 import { signatureHeaders, signingKey } from './sign.js';
+import type { NetworkGuard } from './networks.js';
 
 export interface SchedulerDeps {
   readonly store: Store;
@@ -37,6 +38,8 @@ export interface SchedulerDeps {
   readonly random: () => number;
   /** Prefix of webhook-id, unique to this data dir so ids never repeat after a reset. */
   readonly instanceId: string;
+  /** The handler network policy in force. */
+  readonly guard: () => NetworkGuard;
 }
 
 /** Delay before retrying a gist whose outcome could not be written to the log. */
@@ -230,7 +233,7 @@ export class Scheduler {
       ...signatureHeaders({ keys, webhookId: `msg_${this.deps.instanceId}_${gistId}`, timestampSec: Math.floor(clock.now() / 1000), body }),
     };
 
-    const res = await sendAttempt(this.deps.dispatcher, { url: sub.url, body, headers, timeoutMs: sub.timeout_ms }, clock);
+    const res = await sendAttempt(this.deps.dispatcher, { url: sub.url, body, headers, timeoutMs: sub.timeout_ms }, clock, this.deps.guard());
     const verdict = classify(res, sub);
     const at = clock.now();
     const retryAt = at + backoff(n - row.retry_base, sub, res.retryAfterMs, this.deps.random);

@@ -2,6 +2,7 @@
 import type { Router } from '../router.js';
 import { data } from '../http.js';
 import { VERSION, COMMIT } from '../../version.js';
+import { fileBytes, liveBytes } from '../../log/retention.js';
 
 const started = Date.now();
 
@@ -29,6 +30,7 @@ export function healthRoutes(router: Router): void {
           subscriptions: snap.subscriptions.size,
           warnings: snap.warnings,
         },
+        storage: { file_bytes: fileBytes(core.store), live_bytes: liveBytes(core.store), data: snap.config.server.data },
         backlog: core.scheduler.backlog,
         inflight: core.scheduler.inflight,
         events: core.query.eventCount(),

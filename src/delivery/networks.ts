@@ -1,0 +1,65 @@
+/**
+ * Which networks webhook handlers may reach. Enforced when connecting, on the addresses DNS actually
+ * returned, so a handler name that resolves (or re-resolves) to a metadata or link-local address is
+ * refused: SSRF protection for deployments where publishers are not fully trusted.
+ */
+import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { NetworkPolicy } from '../config/load.js';
+
+/** Parses `10.0.0.0/8`, `fe80::/10` or a bare address. */
+export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const [address, prefixText] = text.trim().split('/');
+  const v = isIP(address ?? '');
+  if (v === 0) return null;
+  const max = v === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
+  return { address: address!, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function blockList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const p = parseCidr(c);
+    if (p) list.addSubnet(p.address, p.prefix, p.family);
+  }
+  return list;
+}
+
+export class NetworkGuard {
+  readonly #allow: BlockList | null;
+  readonly #deny: BlockList;
+
+  constructor(policy: NetworkPolicy) {
+    this.#allow = policy.allow.length > 0 ? blockList(policy.allow) : null;
+    this.#deny = blockList(policy.deny);
+  }
+
+  /** Null when `address` may be connected to, else the reason it may not. */
+  check(address: string): string | null {
+    const family: 'ipv4' | 'ipv6' = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    // IPv4-mapped IPv6 (::ffff:169.254.169.254) is judged as the IPv4 address it is.
+    const mapped = family === 'ipv6' && address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : null;
+    const a = mapped ?? address;
+    const f: 'ipv4' | 'ipv6' = mapped ? 'ipv4' : family;
+    if (this.#deny.check(a, f)) return `handler address ${address} is in a denied network (delivery.networks.deny)`;
+    if (this.#allow && !this.#allow.check(a, f)) return `handler address ${address} is not in an allowed network (delivery.networks.allow)`;
+    return null;
+  }
+
+  /** A `lookup` for undici's connector that drops denied addresses and fails if none is left. */
+  lookup = (hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      const allowed = addresses.filter((a) => this.check(a.address) === null);
+      if (allowed.length === 0) {
+        const reason = this.check(addresses[0]!.address) ?? 'no address allowed';
+        const blocked = Object.assign(new Error(`blocked: ${reason}`), { code: 'AMEBO_NETWORK_DENIED' });
+        return callback(blocked, []);
+      }
+      if ((options as { all?: boolean }).all) return callback(null, allowed);
+      callback(null, allowed[0]!.address, allowed[0]!.family);
+    });
+  };
+}
