@@ -4,7 +4,7 @@
 import { useRef } from 'react';
 import { useApp, useInput } from 'ink';
 import { openDetail, replay, type TailClient } from './core/commands.js';
-import { interpretKey } from './core/keys.js';
+import { interpretKey, splitKeys, type KeyPress } from './core/keys.js';
 import { tailReducer, type TailAction, type TailState } from './core/tail-state.js';
 
 /** Handles the keyboard for `amebo tail`. `pageSize` is the list height, for page up/down. */
@@ -19,7 +19,7 @@ export function useTailKeys(state: TailState, dispatch: (action: TailAction) => 
     latest.current = tailReducer(latest.current, action);
     dispatch(action);
   };
-  useInput((input, key) => {
+  const handle = (input: string, key: KeyPress): void => {
     const s = latest.current;
     const intent = interpretKey(s, input, key, pageSize);
     if (s.notice !== null && intent.kind !== 'none') apply({ type: 'notice', notice: null });
@@ -39,5 +39,8 @@ export function useTailKeys(state: TailState, dispatch: (action: TailAction) => 
         exit();
         return;
     }
+  };
+  useInput((input, key) => {
+    for (const [i, k] of splitKeys(input, key)) handle(i, k);
   });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamMessage } from '../../src/client/stream.js';
 import { Batcher, type Timers } from '../../src/tui/core/batcher.js';
-import { interpretKey } from '../../src/tui/core/keys.js';
+import { interpretKey, splitKeys } from '../../src/tui/core/keys.js';
 import { rowCells, rowLayout, statusColor, stateColor } from '../../src/tui/core/row-format.js';
 import { initialTailState, selectedRow, tailReducer, visibleRows, windowStart, type TailAction, type TailState } from '../../src/tui/core/tail-state.js';
 import type { GistState } from '../../src/types.js';
@@ -153,6 +153,19 @@ describe('keys', () => {
     expect(interpretKey(s, '', { escape: true })).toEqual({ kind: 'dispatch', action: { type: 'detail-close' } });
     expect(interpretKey(s, 'r', {})).toEqual({ kind: 'replay', gistId: 77 });
     expect(interpretKey(s, 'f', {})).toEqual({ kind: 'none' });
+  });
+});
+
+describe('splitKeys', () => {
+  it('splits a chunk of typed-ahead keys, turning CR into return', () => {
+    expect(splitKeys('ship\r', {})).toEqual([['s', {}], ['h', {}], ['i', {}], ['p', {}], ['', { return: true }]]);
+    expect(splitKeys('a\x7f', {})).toEqual([['a', {}], ['', { backspace: true }]]);
+  });
+
+  it('leaves single keys and escape sequences alone', () => {
+    expect(splitKeys('q', {})).toEqual([['q', {}]]);
+    expect(splitKeys('', { upArrow: true })).toEqual([['', { upArrow: true }]]);
+    expect(splitKeys('ab', { meta: true })).toEqual([['ab', { meta: true }]]);
   });
 });
 

@@ -43,8 +43,13 @@ function stopSignal(): { signal: AbortSignal; dispose: () => void } {
 function writeLine(stdout: OutStream, line: string): Promise<void> | undefined {
   if (stdout.write(line) || !stdout.once) return undefined;
   return new Promise((resolve) => {
-    stdout.once?.('drain', () => resolve());
-    stdout.once?.('error', () => resolve());
+    const done = (): void => {
+      stdout.off?.('drain', done);
+      stdout.off?.('error', done);
+      resolve();
+    };
+    stdout.once?.('drain', done);
+    stdout.once?.('error', done);
   });
 }
 

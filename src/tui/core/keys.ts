@@ -75,3 +75,20 @@ export function interpretKey(state: TailState, input: string, key: KeyPress, pag
   }
   return none;
 }
+
+/**
+ * Splits input that arrived as one chunk (typed ahead under load, pasted, or sent by tmux as
+ * `ship\r`) into single key presses, so each is interpreted on its own: Ink keeps `\r` inside such a
+ * chunk instead of reporting a return.
+ */
+export function splitKeys(input: string, key: KeyPress): Array<readonly [string, KeyPress]> {
+  const chars = Array.from(input);
+  if (chars.length <= 1 || key.ctrl || key.meta || key.upArrow || key.downArrow || key.pageUp || key.pageDown) return [[input, key]];
+  return chars.map((ch): readonly [string, KeyPress] => {
+    if (ch === '\r' || ch === '\n') return ['', { return: true }];
+    if (ch === '\x7f' || ch === '\b') return ['', { backspace: true }];
+    if (ch === '\t') return ['', { tab: true }];
+    if (ch === '\x1b') return ['', { escape: true }];
+    return [ch, {}];
+  });
+}
