@@ -80,27 +80,6 @@ export interface StoredEvent {
 
 export type GistState = 'pending' | 'delivered' | 'failed' | 'dead';
 
-/** One event on its way to one subscription. Attempts are stored separately, keyed by gist and number. */
-export interface GistRecord {
-  readonly id: number;
-  readonly event_id: number;
-  readonly action: string;
-  readonly subscription: string;
-  readonly state: GistState;
-  /** Attempts made so far (also the number of the last attempt). */
-  readonly attempts: number;
-  /** Unix ms of the next attempt while pending or failed. */
-  readonly next_attempt_at: number | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-  /** How many times the gist was replayed. */
-  readonly replays: number;
-  /** Set when the subscription was removed while the gist was still open. */
-  readonly orphaned?: boolean | undefined;
-  readonly last_status?: number | null | undefined;
-  readonly last_error?: string | null | undefined;
-}
-
 /** One delivery attempt of a gist. */
 export interface Attempt {
   readonly gist_id: number;

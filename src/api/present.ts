@@ -3,6 +3,7 @@ import type { Action, Application, StoredEvent, Subscription } from '../types.js
 import type { GistRow } from '../log/store.js';
 import type { Attempt } from '../types.js';
 import { formatDuration } from '../config/units.js';
+import type { WireGist } from '../client/types.js';
 
 export function presentApplication(a: Application): Record<string, unknown> {
   return {
@@ -46,7 +47,8 @@ export function eventJson(e: StoredEvent): string {
   );
 }
 
-export function presentGist(row: GistRow, attempts: readonly Attempt[]): Record<string, unknown> {
+/** The wire shape is the client's WireGist, so the daemon and its clients cannot drift apart. */
+export function presentGist(row: GistRow, attempts: readonly Attempt[]): WireGist {
   return {
     id: row.id,
     event_id: row.event_id,

@@ -41,6 +41,8 @@ export interface WireGist {
   readonly created_at: string;
   readonly updated_at: string;
   readonly replays: number;
+  /** True while the gist's subscription is removed from the config (its delivery waits). */
+  readonly orphaned?: boolean | undefined;
   readonly last_status: number | null;
   readonly last_error: string | null;
   /** Present on `GET /v1/gists/:id`; lists may leave it out. */

@@ -2,7 +2,7 @@
  * Gists and their attempts: recording an outcome, replaying, and the open set read at boot.
  * Each change is a read-modify-write inside one transaction, so it always starts from the latest row.
  */
-import type { Attempt, GistRecord, Outcome } from '../types.js';
+import type { Attempt, Outcome } from '../types.js';
 import type { AttemptRow, GistRow, Store } from './store.js';
 import { storageError } from './event-log.js';
 
@@ -21,25 +21,6 @@ export interface RecordPolicy {
   readonly max_retries: number;
   /** When to try again if the verdict is `retry` and retries remain (unix ms). */
   readonly retry_at: number;
-}
-
-/** Public shape of a gist row. */
-export function toGistRecord(row: GistRow): GistRecord {
-  return {
-    id: row.id,
-    event_id: row.event_id,
-    action: row.action,
-    subscription: row.subscription,
-    state: row.state,
-    attempts: row.attempts,
-    next_attempt_at: row.next_at,
-    created_at: new Date(row.created).toISOString(),
-    updated_at: new Date(row.updated).toISOString(),
-    replays: row.replays,
-    orphaned: row.orphaned,
-    last_status: row.last_status ?? null,
-    last_error: row.last_error ?? null,
-  };
 }
 
 export function toAttempt(gistId: number, n: number, row: AttemptRow): Attempt {
