@@ -47,6 +47,9 @@ export function createHttpServer(core: Core): HttpServer {
     {
       requestTimeout: settings.request_timeout_ms,
       headersTimeout: settings.headers_timeout_ms,
+      // Node checks both timeouts only this often (30 s by default), which let a slowloris client
+      // hold a socket for up to 30 s past headers_timeout.
+      connectionsCheckingInterval: Math.min(1_000, settings.headers_timeout_ms),
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
       noDelay: true,
