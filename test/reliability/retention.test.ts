@@ -48,7 +48,7 @@ describe('retention', () => {
     await gone.waitFor(5);
     await eventually(async () => {
       for (const id of [...ids['kept.ok']!, ...ids['unheard']!]) expect((await daemon!.request('GET', `/v1/events/${id}`)).status).toBe(404);
-    }, 5000, 100);
+    }, 15_000, 100);
     for (const id of ids['kept.dead']!) expect((await daemon.request('GET', `/v1/events/${id}`)).status).toBe(200);
     expect((await daemon.request('GET', '/v1/gists?state=dead')).body.meta.total).toBe(5);
     expect((await daemon.request('GET', '/v1/gists?subscription=ok')).body.meta.total).toBe(0);
@@ -71,9 +71,9 @@ describe('retention', () => {
       const events = Array.from({ length: 300 }, (_, i) => ({ action: 'kept.ok', payload: { blob, wave, i } }));
       expect((await daemon.request('POST', '/v1/events/batch', { events })).status).toBe(201);
       sent += 300;
-      await ok.waitFor(sent, 10_000);
+      await ok.waitFor(sent, 20_000);
       // Let the deliveries be recorded and this wave be pruned before the next one.
-      await eventually(async () => expect((await daemon!.request('GET', '/v1/events?per_page=1')).body.meta.total).toBe(0), 5000, 50);
+      await eventually(async () => expect((await daemon!.request('GET', '/v1/events?per_page=1')).body.meta.total).toBe(0), 15_000, 50);
       sizes.push(statSync(file).size);
     }
     const last = sizes.at(-1)!;
