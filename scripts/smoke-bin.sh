@@ -268,7 +268,12 @@ serve_cycle() {
 
   (cd "$cwd" && HOME=$home exec timeout 60 "$bin" tail --json --url "$url" >"$work/tail-$n.out" 2>&1 </dev/null) &
   tail_pid=$!
-  sleep 1
+  # Publish only once tail is connected, or it could miss the delivery on a slow machine.
+  if curl -fsS --max-time 5 "$url/metrics" 2>/dev/null | grep -q '^amebo_stream_clients '; then
+    wait_for "tail --json to connect to /v1/stream" 20 stream_connected "$url"
+  else
+    sleep 2
+  fi
 
   run "publish #$n" 30 "$cwd" "$home" "$bin" publish smoke.ping "{\"n\": $n}" --url "$url"
   ok "publish #$n"
@@ -310,14 +315,22 @@ serve_cycle() {
 
 # The full-screen tail (Ink, React, yoga's WebAssembly) on a pseudo-terminal; `q` must quit it.
 tui_check() {
-  local cwd=$1 home=$2 url=$3 rc=0
+  local cwd=$1 home=$2 url=$3 rc
   command -v script >/dev/null || {
     say "skipped the tail TUI check (script from util-linux is not installed)"
     return 0
   }
-  (sleep 2 && printf q && sleep 5) |
-    (cd "$cwd" && HOME=$home SHELL=/bin/sh TERM=xterm-256color timeout --kill-after=5 20 \
-      script -qfec "stty rows 30 cols 120; exec '$bin' tail --url '$url'" "$work/tui.out" >/dev/null 2>&1) || rc=$?
+  # A second q in case the first one came before Ink switched the terminal to raw mode; once tail has
+  # quit, writing it fails with SIGPIPE, so only the right-hand side's status counts.
+  (sleep 2 && printf q && sleep 3 && printf q && sleep 3) 2>/dev/null |
+    (
+      status=0
+      cd "$cwd" && HOME=$home SHELL=/bin/sh TERM=xterm-256color timeout --kill-after=5 20 \
+        script -qfec "stty rows 30 cols 120; exec '$bin' tail --url '$url'" "$work/tui.out" >/dev/null 2>&1 ||
+        status=$?
+      echo "$status" >"$work/tui.rc"
+    ) || true
+  rc=$(cat "$work/tui.rc" 2>/dev/null || echo "unknown")
   grep -q "amebo tail" "$work/tui.out" || die "the tail TUI drew nothing: $(head -c 500 "$work/tui.out")"
   [ "$rc" = 0 ] || die "the tail TUI exited $rc after q (124: it did not quit)"
   ok "the tail TUI draws on a terminal and quits on q"
@@ -350,6 +363,10 @@ EOF
   local rc=$?
   [ "$rc" != 2 ] || die "the receiver got a bad delivery (see above)"
   return "$rc"
+}
+
+stream_connected() {
+  curl -fsS --max-time 5 "$1/metrics" | grep -Eq '^amebo_stream_clients [1-9]'
 }
 
 gist_delivered() {
