@@ -92,6 +92,8 @@ export interface StoreOptions {
   readonly dataDir: string;
   readonly durability: 'commit' | 'fsync';
   readonly mapSizeBytes: number;
+  /** Under `commit`, how often everything committed is flushed to disk in the background. */
+  readonly syncIntervalMs?: number;
 }
 
 const LOG_FILE = 'log.mdb';
@@ -119,8 +121,10 @@ export function openStore(options: StoreOptions): Store {
       path: logPath,
       maxDbs: 16,
       mapSize: options.mapSizeBytes,
-      // A commit survives kill -9 (the OS has the pages); `durable()` adds the fsync when asked.
-      overlappingSync: true,
+      // commit: a commit is in the OS page cache, so it survives kill -9 of amebo (as a JetStream ack
+      // does); a background sync flushes it to disk every syncIntervalMs. fsync: every acknowledged
+      // commit waits for its flush (overlapping the next commit), so it survives a power loss too.
+      ...(options.durability === 'fsync' ? { overlappingSync: true } : { noSync: true, overlappingSync: false }),
     });
   } catch (err) {
     releaseLock();
@@ -140,6 +144,15 @@ export function openStore(options: StoreOptions): Store {
   }
 
   let closed: Promise<void> | null = null;
+  let syncTimer: NodeJS.Timeout | null = null;
+  if (options.durability === 'commit') {
+    const sync = () =>
+      (env as unknown as { sync(cb: (err?: unknown) => void): void }).sync((err) => {
+        if (err) process.emitWarning(`amebo: background sync of the log failed: ${String(err)}`);
+      });
+    syncTimer = setInterval(sync, options.syncIntervalMs ?? 1000);
+    syncTimer.unref();
+  }
   const store: Store = {
     env,
     meta,
@@ -159,9 +172,12 @@ export function openStore(options: StoreOptions): Store {
     },
     close() {
       closed ??= (async () => {
+        if (syncTimer) clearInterval(syncTimer);
         try {
           await env.committed;
           await env.flushed;
+          // A clean close leaves everything on disk, whatever the durability setting.
+          await new Promise<void>((resolve) => (env as unknown as { sync(cb: () => void): void }).sync(() => resolve()));
           await env.close();
         } finally {
           releaseLock();
