@@ -3,7 +3,7 @@
  * receive (api/), validate (schema/), append (log/), schedule and deliver (delivery/), record (log/) —
  * and owns their lifecycle: start() in order, close() in reverse, first error kept.
  */
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { Clock, StoredEvent } from './types.js';
 import { systemClock } from './types.js';
@@ -35,6 +35,11 @@ export interface AmeboOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /**
+   * The undici dispatcher webhooks go through. Default: a pooled Agent whose connector enforces
+   * `delivery.networks`. A custom one bypasses that check for names (IP literals are still checked).
+   */
+  readonly dispatcher?: Dispatcher;
   /** Where logs go (default stdout). Tests pass a sink. */
   readonly logDestination?: DestinationStream;
   readonly logLevel?: string;
@@ -118,12 +123,14 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
     registry.onSwap((next) => {
       guard = new NetworkGuard(next.config.networks);
     });
-    const dispatcher = new Agent({
-      connections: 256,
-      keepAliveTimeout: 10_000,
-      connect: { timeout: 10_000, lookup: (host, opts, cb) => guard.lookup(host, opts, cb as never) },
-    });
-    components.push({ name: 'http-client', close: () => dispatcher.close() });
+    const dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: 256,
+        keepAliveTimeout: 10_000,
+        connect: { timeout: 10_000, lookup: (host, opts, cb) => guard.lookup(host, opts, cb as never) },
+      });
+    if (!options.dispatcher) components.push({ name: 'http-client', close: () => dispatcher.close() });
     let scheduler: Scheduler | undefined;
     const metrics = createMetrics({ backlog: () => scheduler?.backlog ?? 0, inflight: () => scheduler?.inflight ?? 0 });
     scheduler = new Scheduler({
