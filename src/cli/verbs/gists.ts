@@ -8,6 +8,7 @@ import { out } from '../format/io.js';
 import { gistDetail, gistsTable, pageFooter } from '../format/resources.js';
 import { printJson, withClient } from './shared.js';
 
+/** Runs `amebo gists replay ID` (shared with `amebo replay --gist ID`). */
 export { replayGist as replay } from './replay.js';
 
 /** Options of `amebo gists`. */

@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { clientVerb } from '../program.js';
 import { durationArg, intArg, timeArg } from './shared.js';
 
+/** Adds one client verb to the program; `setCode` receives the verb's exit code. */
 export type VerbRegistration = (program: Command, setCode: (code: number) => void) => void;
 
 type VerbFn = (...args: never[]) => Promise<number>;
@@ -163,4 +164,5 @@ const tail: VerbRegistration = (program, setCode) => {
     .action(lazy(() => import('./tail.js'), setCode));
 };
 
+/** Every client verb, in the order `amebo --help` lists them. */
 export const clientVerbRegistrations: VerbRegistration[] = [publish, replay, events, gists, tail];
