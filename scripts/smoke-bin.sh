@@ -127,9 +127,10 @@ inside() {
 inside_cleanup() {
   local rc=$?
   [ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null || true
-  if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-    kill -KILL "$daemon_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in $daemon_pid; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   if [ "$rc" != 0 ]; then
     for log in "$work"/serve-*.log; do
       [ -f "$log" ] || continue
@@ -258,12 +259,7 @@ serve_cycle() {
   (cd "$cwd" && HOME=$home exec "$bin" serve --config "$work/amebo.yaml" --data "$work/data" \
     --listen "127.0.0.1:$port" >"$log" 2>&1 </dev/null) &
   daemon_pid=$!
-  local deadline=$((SECONDS + 30))
-  until curl -fsS --max-time 2 "$url/health" >/dev/null 2>&1; do
-    kill -0 "$daemon_pid" 2>/dev/null || die "serve #$n exited before it answered /health"
-    [ "$SECONDS" -lt "$deadline" ] || die "serve #$n did not answer /health within 30 s"
-    sleep 0.1
-  done
+  wait_healthy "$daemon_pid" "$url" "serve #$n"
   ok "serve #$n answers /health (HOME=$home, cwd=$cwd)"
 
   (cd "$cwd" && HOME=$home exec timeout 60 "$bin" tail --json --url "$url" >"$work/tail-$n.out" 2>&1 </dev/null) &
@@ -300,17 +296,31 @@ serve_cycle() {
   [ "$count" = "$n" ] || die "replay --dry-run counted $count deliveries, expected $n: $out"
   ok "replay --dry-run counts the $n deliveries in the log"
 
-  kill -TERM "$daemon_pid"
-  deadline=$((SECONDS + 20))
-  while kill -0 "$daemon_pid" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || die "serve #$n did not exit within 20 s of SIGTERM"
+  stop_daemon "$daemon_pid" "serve #$n"
+  daemon_pid=
+  ok "serve #$n exits 0 on SIGTERM"
+}
+
+# wait_healthy PID URL NAME: the daemon must answer /health within 30 s without exiting first.
+wait_healthy() {
+  local pid=$1 url=$2 name=$3 deadline=$((SECONDS + 30))
+  until curl -fsS --max-time 2 "$url/health" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || die "$name exited before it answered /health"
+    [ "$SECONDS" -lt "$deadline" ] || die "$name did not answer /health within 30 s"
     sleep 0.1
   done
-  local rc=0
-  wait "$daemon_pid" || rc=$?
-  daemon_pid=
-  [ "$rc" = 0 ] || die "serve #$n exited $rc after SIGTERM, expected 0"
-  ok "serve #$n exits 0 on SIGTERM"
+}
+
+# stop_daemon PID NAME: SIGTERM, then it must exit 0 within 20 s.
+stop_daemon() {
+  local pid=$1 name=$2 deadline=$((SECONDS + 20)) rc=0
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || die "$name did not exit within 20 s of SIGTERM"
+    sleep 0.1
+  done
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || die "$name exited $rc after SIGTERM, expected 0"
 }
 
 # The full-screen tail (Ink, React, yoga's WebAssembly) on a pseudo-terminal; `q` must quit it.
@@ -420,6 +430,29 @@ race_check() {
   done
   [ -z "$(find "$home/.cache/amebo" -name '*.tmp')" ] || die "temporary files were left in the cache"
   ok "6 first runs at once all succeed"
+
+  # Two daemons (separate data dirs) unpacking lmdb's addon into one empty cache at the same moment.
+  home=$work/home-race-native
+  mkdir "$home"
+  local ports=() port
+  pids=()
+  for i in 1 2; do
+    port=$(free_port)
+    ports+=("$port")
+    (cd "$work/cwd-c" && HOME=$home exec "$bin" serve --config "$work/amebo.yaml" --data "$work/data-race-$i" \
+      --listen "127.0.0.1:$port" >"$work/serve-race-$i.log" 2>&1 </dev/null) &
+    pids+=($!)
+  done
+  daemon_pid="${pids[*]}"
+  for i in 0 1; do
+    wait_healthy "${pids[$i]}" "http://127.0.0.1:${ports[$i]}" "concurrent serve $((i + 1))"
+  done
+  for i in 0 1; do
+    stop_daemon "${pids[$i]}" "concurrent serve $((i + 1))"
+  done
+  daemon_pid=
+  [ -z "$(find "$home/.cache/amebo" -name '*.tmp')" ] || die "temporary files were left in the cache"
+  ok "2 daemons unpacking the native addon at once both start"
 }
 
 # As an unprivileged user with no usable HOME; then with $TMPDIR/amebo-<uid> squatted by another user.
