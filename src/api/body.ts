@@ -53,7 +53,9 @@ export async function readJson(req: IncomingMessage, limits: BodyLimits): Promis
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw amebo('AMEBO_ERR_BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes a piece of the input (`..."secret":abc123"...`), which may be a credential: drop it.
+    const problem = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
+    throw amebo('AMEBO_ERR_BAD_JSON', `request body is not valid JSON: ${problem}`);
   }
 }
 
