@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { amebo } from '../errors.js';
 import type { Snapshot } from '../config/registry.js';
+import type { Application } from '../types.js';
 
 export type Principal = { readonly kind: 'admin' } | { readonly kind: 'open' } | { readonly kind: 'app'; readonly app: string };
 
@@ -35,18 +36,24 @@ function bearer(req: IncomingMessage): string | undefined {
  * Resolves the caller. Credentials that are presented must be valid, even where none are required,
  * so a client learns about a wrong secret at once.
  */
-export function authenticate(req: IncomingMessage, snapshot: Snapshot, bodySecret: string | undefined): Principal {
+export function authenticate(req: IncomingMessage, snapshot: Snapshot, bodySecret: string | undefined, now = Date.now()): Principal {
   const token = bearer(req) ?? bodySecret;
   const admin = snapshot.config.auth.admin_token;
   if (token !== undefined) {
     const d = digest(token);
     if (admin !== null && timingSafeEqual(d, digest(admin))) return { kind: 'admin' };
     const app = snapshot.secretIndex.get(d.toString('hex'));
-    if (app !== undefined) return { kind: 'app', app };
+    if (app !== undefined && !isExpiredPrevious(snapshot.applications.get(app), d, now)) return { kind: 'app', app };
     throw amebo('AMEBO_ERR_UNAUTHORIZED', 'the token is not the admin token or any application secret');
   }
   if (admin === null && isLoopback(req.socket.remoteAddress)) return { kind: 'open' };
   throw amebo('AMEBO_ERR_UNAUTHORIZED', 'send the admin token or an application secret as "Authorization: Bearer <token>"');
+}
+
+/** True when `d` is the digest of `app`'s previous secret and its rotation has ended. */
+function isExpiredPrevious(app: Application | undefined, d: Buffer, now: number): boolean {
+  if (!app?.previous_secret || !app.previous_secret_expires_at || Date.parse(app.previous_secret_expires_at) > now) return false;
+  return timingSafeEqual(d, digest(app.previous_secret)) && !timingSafeEqual(d, digest(app.secret));
 }
 
 /** Throws 403 unless the caller is admin/open or is the application `owner`. */

@@ -86,7 +86,7 @@ export function createHttpServer(core: Core): HttpServer {
           !route.options.secretIsData && typeof body === 'object' && body !== null && typeof (body as { secret?: unknown }).secret === 'string'
             ? (body as { secret: string }).secret
             : undefined;
-        principal = authenticate(req, snap, bodySecret);
+        principal = authenticate(req, snap, bodySecret, core.clock.now());
       }
       const ctx: Ctx = { core, req, res, url, params: route.params, body, principal };
       const reply = await route.handler(ctx);
