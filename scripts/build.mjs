@@ -3,7 +3,7 @@
 // (scripts/build-bin.mjs) inlines them instead.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 let commit = process.env.AMEBO_COMMIT ?? 'unknown';
@@ -15,9 +15,17 @@ try {
   // Not a git checkout (for example an unpacked tarball): keep the fallback.
 }
 
+// Chunk names carry hashes: drop the previous build's so they do not pile up.
+rmSync('dist/chunks', { recursive: true, force: true });
+
 await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/amebo.mjs',
+  entryPoints: { amebo: 'src/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // Keep each verb's dependencies (Ink, LMDB, pino) in their own chunks, loaded only when the verb
+  // runs, so `amebo --version` and `amebo publish` start fast.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

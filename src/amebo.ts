@@ -251,7 +251,7 @@ async function publish(core: Core, items: readonly PublishItem[], principal: Pri
   });
   const inputs = outcomes.filter((o): o is AppendInput => !('ok' in o));
   if (atomic && inputs.length !== outcomes.length) {
-    return outcomes.map((o) => ('ok' in o ? o : { ok: false, error: amebo('AMEBO_ERR_VALIDATION', 'not stored: another event in the batch was rejected') }));
+    return outcomes.map((o) => ('ok' in o ? o : { ok: false, error: amebo('AMEBO_ERR_BATCH_ABORTED') }));
   }
   let appended: AppendOutput[] = [];
   if (inputs.length > 0) appended = await core.appender.append(inputs);

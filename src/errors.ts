@@ -22,6 +22,7 @@ const REGISTRY = {
   AMEBO_ERR_METHOD_NOT_ALLOWED: { status: 405, exit: 1, message: 'method not allowed' },
   AMEBO_ERR_CONFLICT: { status: 409, exit: 1, message: 'already exists' },
   AMEBO_ERR_MANAGED_BY_FILE: { status: 409, exit: 1, message: 'managed by amebo.yaml' },
+  AMEBO_ERR_BATCH_ABORTED: { status: 424, exit: 1, message: 'not stored: another event in the batch was rejected' },
   AMEBO_ERR_BODY_TOO_LARGE: { status: 413, exit: 1, message: 'request body is too large' },
   AMEBO_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 1, message: 'unsupported content type' },
   AMEBO_ERR_SCHEMA_INVALID: { status: 422, exit: 1, message: 'payload does not match the action schema' },

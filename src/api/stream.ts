@@ -12,8 +12,12 @@ import type { Principal } from './auth.js';
 import { amebo } from '../errors.js';
 
 const RING = 10_000;
-/** Bytes a client may have buffered and unread before it is dropped. */
-export const MAX_CLIENT_BUFFER = 1024 * 1024;
+/**
+ * Bytes a client may have buffered and unread before it is dropped. A batch publish writes thousands
+ * of messages in one tick, so a reader that keeps up can still be a few MiB behind for a moment; one
+ * that stopped reading passes the bound and is cut. Memory per client stays below this bound.
+ */
+export const MAX_CLIENT_BUFFER = 8 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
 
 type MessageType = 'delivery' | 'published' | 'stats';
@@ -36,7 +40,11 @@ interface Frame {
 export class StreamHub {
   readonly #clients = new Set<Client>();
   readonly #ring: Frame[] = [];
-  #seq = 0;
+  /**
+   * Ids start from the time the hub started (in µs), so they keep increasing across daemon restarts
+   * and a client's Last-Event-ID from before a restart never hides newer messages.
+   */
+  #seq = Date.now() * 1000;
   #window = { published: 0, delivered: 0, failed: 0 };
   readonly #unsubscribe: () => void;
   readonly #statsTimer: NodeJS.Timeout;

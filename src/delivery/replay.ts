@@ -33,6 +33,7 @@ export interface ReplayStatus {
   readonly count: number;
   readonly queued: number;
   readonly delivered: number;
+  /** Gists whose last attempt failed and that are waiting for a retry. */
   readonly failed: number;
   readonly dead: number;
   readonly done: boolean;
@@ -43,7 +44,8 @@ interface Job {
   count: number;
   queued: number;
   delivered: number;
-  failed: number;
+  /** Replayed gists whose last attempt failed and which will be retried. */
+  failing: Set<number>;
   dead: number;
   scanned: boolean;
   outstanding: Set<number>;
@@ -78,10 +80,11 @@ export class Replayer {
       if (m.type !== 'delivery') return;
       for (const job of this.#jobs.values()) {
         if (m.state === 'failed') {
-          if (job.outstanding.has(m.gist_id)) job.failed++;
+          if (job.outstanding.has(m.gist_id)) job.failing.add(m.gist_id);
           continue;
         }
         if (!job.outstanding.delete(m.gist_id)) continue;
+        job.failing.delete(m.gist_id);
         if (m.state === 'delivered') job.delivered++;
         else if (m.state === 'dead') job.dead++;
         this.#maybeFinish(job);
@@ -104,7 +107,7 @@ export class Replayer {
       count,
       queued: 0,
       delivered: 0,
-      failed: 0,
+      failing: new Set(),
       dead: 0,
       scanned: false,
       outstanding: new Set(),
@@ -124,7 +127,7 @@ export class Replayer {
     const job = this.#jobs.get(id);
     if (!job) return undefined;
     const done = job.scanned && job.outstanding.size === 0;
-    return { replay: job.id, count: job.count, queued: job.queued, delivered: job.delivered, failed: job.failed, dead: job.dead, done };
+    return { replay: job.id, count: job.count, queued: job.queued, delivered: job.delivered, failed: job.failing.size, dead: job.dead, done };
   }
 
   close(): void {

@@ -51,19 +51,20 @@ export class GistLog {
         const row = store.gists.get(gistId);
         if (!row) return null;
         const n = row.attempts + 1;
+        let state: GistRow['state'];
+        if (result.verdict === 'success') state = 'delivered';
+        else if (result.verdict === 'dead' || n - row.retry_base > policy.max_retries) state = 'dead';
+        else state = 'failed';
         store.attempts.putSync([gistId, n], {
           at: result.at,
           status: result.status,
           ms: result.duration_ms,
           error: result.error,
           response: result.response,
-          outcome: result.verdict,
+          // The attempt that used up the retries is what made the gist dead.
+          outcome: state === 'dead' ? 'dead' : result.verdict,
           replay: result.replay,
         });
-        let state: GistRow['state'];
-        if (result.verdict === 'success') state = 'delivered';
-        else if (result.verdict === 'dead' || n - row.retry_base > policy.max_retries) state = 'dead';
-        else state = 'failed';
         const next: GistRow = {
           ...row,
           state,

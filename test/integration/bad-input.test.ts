@@ -91,7 +91,8 @@ describe('bad input', () => {
       ],
     });
     expect(bad.status).toBe(422);
-    expect(bad.body.details.results.map((r: { status: number }) => r.status)).toEqual([400, 422]);
+    expect(bad.body.details.results.map((r: { status: number }) => r.status)).toEqual([424, 422]);
+    expect(bad.body.error).toBe('batch rejected: 1 of 2 events is invalid; nothing was stored');
     expect((await daemon.request('GET', '/v1/events')).body.meta.total).toBe(before);
     const good = await daemon.request('POST', '/v1/events/batch', {
       events: [

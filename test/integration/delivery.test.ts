@@ -61,6 +61,7 @@ describe('delivery', () => {
       return g;
     });
     expect(g.attempt_count).toBe(3);
+    expect(g.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(['retry', 'retry', 'dead']);
     expect(r.requests).toHaveLength(3);
     const dead = await daemon.request('GET', '/v1/gists?state=dead');
     expect(dead.body.meta.total).toBe(1);

@@ -34,14 +34,15 @@ export function eventRoutes(router: Router): void {
     if (!Array.isArray(events) || events.length === 0) throw amebo('AMEBO_ERR_VALIDATION', '"events" must be a non-empty array', { field: 'events' });
     if (events.length > MAX_BATCH) throw amebo('AMEBO_ERR_VALIDATION', `a batch holds at most ${MAX_BATCH} events`, { field: 'events' });
     const outcomes = await core.publish(events as PublishItem[], principal, true);
-    const failed = outcomes.find((o) => !o.ok && o.error.code !== 'AMEBO_ERR_VALIDATION') ?? outcomes.find((o) => !o.ok);
+    const invalid = outcomes.filter((o) => !o.ok && o.error.code !== 'AMEBO_ERR_BATCH_ABORTED');
+    const failed = invalid.find((o) => !o.ok && o.error.code !== 'AMEBO_ERR_VALIDATION') ?? invalid[0];
     if (failed && !failed.ok) {
       const status = failed.error.status;
       const results = `[${outcomes.map(outcomeJson).join(',')}]`;
-      const rejected = outcomes.filter((o) => !o.ok).length;
+      const rejected = invalid.length;
       return {
         status,
-        raw: `{"error":${JSON.stringify(`batch rejected: ${rejected} of ${outcomes.length} events are invalid; nothing was stored`)},"code":${status},"error_code":"${failed.error.code}","details":{"results":${results}}}`,
+        raw: `{"error":${JSON.stringify(`batch rejected: ${rejected} of ${outcomes.length} events ${rejected === 1 ? 'is' : 'are'} invalid; nothing was stored`)},"code":${status},"error_code":"${failed.error.code}","details":{"results":${results}}}`,
       };
     }
     return { status: 201, raw: `{"data":[${outcomes.map(outcomeJson).join(',')}]}` };
