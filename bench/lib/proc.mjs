@@ -21,9 +21,20 @@ export function cpuSeconds(pid) {
 
 /** Resident set size of a process in bytes (VmRSS). */
 export function rssBytes(pid) {
+  return memory(pid).rss;
+}
+
+/**
+ * VmRSS split as the kernel counts it: `anon` (heap, stacks: the process's own memory) and `file`
+ * (mapped files, here mostly LMDB's pages: page cache the kernel can drop and re-read).
+ */
+export function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-  return m ? Number(m[1]) * 1024 : NaN;
+  const kb = (key) => {
+    const m = new RegExp(`${key}:\\s+(\\d+)\\s+kB`).exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** CPU seconds the whole machine has spent busy (all cores; everything but idle and iowait). */

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PAYLOAD, freePort } from '../lib/amebo.mjs';
 import { CpuMeter, runJob, stopChild } from '../lib/proc.mjs';
 import { medianOf } from '../lib/stats.mjs';
-import { summarize } from './common.mjs';
+import { closedLoop, eventBody, expectAccepted, freshAmebo, summarize } from './common.mjs';
 
 const JOB = new URL('../workers/jetstream.mjs', import.meta.url).pathname;
 
@@ -30,7 +30,7 @@ async function waitPort(port, timeoutMs = 10_000) {
   throw new Error(`nats-server did not listen on ${port}`);
 }
 
-export async function jetstream(ctx, results) {
+export async function jetstream(ctx) {
   if (!ensureCommand(ctx, 'nats-server', 'nats-server')) {
     const reason = 'nats-server is not on PATH and could not be installed (apt-get install nats-server); skipped';
     ctx.log(`jetstream: ${reason}`);
@@ -38,7 +38,18 @@ export async function jetstream(ctx, results) {
   }
   const version = execFileSync('nats-server', ['--version']).toString().trim();
   const runs = [];
+  const amebo = [];
+  const body = eventBody('bench.publish');
   for (let i = 0; i < ctx.runs; i++) {
+    // amebo's side of the ratio is measured run by run too, so both see the same machine.
+    ctx.log(`jetstream run ${i + 1}/${ctx.runs}: amebo publish`);
+    const a = await freshAmebo(ctx, 'peer');
+    try {
+      await expectAccepted(a.url, '/v1/events', body);
+      amebo.push(await closedLoop(ctx, { url: `${a.url}/v1/events`, body, pid: a.pid }));
+    } finally {
+      await a.stop();
+    }
     ctx.log(`jetstream run ${i + 1}/${ctx.runs}: ${version}, file storage, ${ctx.connections} publishes in flight`);
     const dir = mkdtempSync(join(ctx.tmp, 'nats-'));
     const port = await freePort();
@@ -57,8 +68,8 @@ export async function jetstream(ctx, results) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const r = { version, concurrency: ctx.connections, payloadBytes: Buffer.byteLength(JSON.stringify(PAYLOAD)), jetstream: medianOf(runs), runs };
-  const amebo = results.publish?.amebo?.rps;
-  r.ratio = Number.isFinite(amebo) ? amebo / r.jetstream.rps : null;
+  const r = { version, concurrency: ctx.connections, payloadBytes: Buffer.byteLength(JSON.stringify(PAYLOAD)), jetstream: medianOf(runs), amebo: medianOf(amebo) };
+  r.ratio = r.amebo.rps / r.jetstream.rps;
+  r.runs = { jetstream: runs, amebo };
   return r;
 }

@@ -4,7 +4,7 @@
 // log scan, re-delivery of the replayed events, and publish throughput on the full log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirBytes, postJson } from '../lib/amebo.mjs';
-import { round, rssBytes, runJob } from '../lib/proc.mjs';
+import { memory, round, runJob } from '../lib/proc.mjs';
 import { medianOf } from '../lib/stats.mjs';
 import { batchBody, closedLoop, eventBody, expectAccepted, freshAmebo } from './common.mjs';
 import { waitForDeliveries } from './fanout.mjs';
@@ -23,13 +23,15 @@ async function fillLog(ctx, url, action, events) {
   return { events: r.ok * ctx.batchSize, seconds: round(r.seconds, 2), eventsPerSec: Math.round((r.ok * ctx.batchSize) / r.seconds) };
 }
 
-export async function replay(ctx, results) {
+export async function replay(ctx) {
   const out = {};
   const publishBody = eventBody('bench.publish');
   const a = await freshAmebo(ctx, 'replay');
   try {
     await sleep(2000);
-    out.rssIdleMB = round(rssBytes(a.pid) / MB, 1);
+    const idle = memory(a.pid);
+    out.rssIdleMB = round(idle.rss / MB, 1);
+    out.rssIdleAnonMB = round(idle.anon / MB, 1);
     const emptyBytes = dirBytes(a.dataDir);
 
     ctx.log(`replay: filling the log with ${ctx.fill} events (batch endpoint)`);
@@ -42,7 +44,10 @@ export async function replay(ctx, results) {
     await sleep(2000);
     const events = ctx.fill + ctx.replayEvents;
     out.logEvents = events;
-    out.rssFullMB = round(rssBytes(a.pid) / MB, 1);
+    const full = memory(a.pid);
+    out.rssFullMB = round(full.rss / MB, 1);
+    out.rssFullAnonMB = round(full.anon / MB, 1);
+    out.rssFullFileMB = round(full.file / MB, 1);
     out.logBytes = dirBytes(a.dataDir);
     out.bytesPerEvent = round((out.logBytes - emptyBytes) / events, 1);
 
@@ -73,34 +78,30 @@ export async function replay(ctx, results) {
     }
     out.redeliver = medianOf(redeliveries);
 
-    const full = [];
+    // Full log against an empty one, run by run, so that both see the same machine.
+    const onFull = [];
+    const onEmpty = [];
     for (let i = 0; i < ctx.runs; i++) {
-      ctx.log(`resources run ${i + 1}/${ctx.runs}: publish with ${events} events in the log`);
-      full.push(await closedLoop(ctx, { url: `${a.url}/v1/events`, body: publishBody, pid: a.pid }));
-    }
-    out.publishFull = medianOf(full);
-    out.rssAfterMB = round(rssBytes(a.pid) / MB, 1);
-    out.runs = { scans, redeliveries, full };
-  } finally {
-    await a.stop();
-  }
-
-  let empty = results.publish?.amebo;
-  if (!empty) {
-    const runs = [];
-    for (let i = 0; i < ctx.runs; i++) {
-      ctx.log(`resources run ${i + 1}/${ctx.runs}: publish on an empty log (no publish figure in this run)`);
+      ctx.log(`resources run ${i + 1}/${ctx.runs}: publish with ${events} events in the log, then on an empty log`);
+      onFull.push(await closedLoop(ctx, { url: `${a.url}/v1/events`, body: publishBody, pid: a.pid }));
       const b = await freshAmebo(ctx, 'empty');
       try {
         await expectAccepted(b.url, '/v1/events', publishBody);
-        runs.push(await closedLoop(ctx, { url: `${b.url}/v1/events`, body: publishBody, pid: b.pid }));
+        onEmpty.push(await closedLoop(ctx, { url: `${b.url}/v1/events`, body: publishBody, pid: b.pid }));
       } finally {
         await b.stop();
       }
     }
-    empty = medianOf(runs);
+    out.publishFull = medianOf(onFull);
+    out.publishEmpty = medianOf(onEmpty);
+    out.fullVsEmpty = out.publishFull.rps / out.publishEmpty.rps;
+    const after = memory(a.pid);
+    out.rssAfterMB = round(after.rss / MB, 1);
+    out.rssAfterAnonMB = round(after.anon / MB, 1);
+    out.runs = { scans, redeliveries, onFull, onEmpty };
+  } finally {
+    await a.stop();
   }
-  out.publishEmpty = empty;
-  out.fullVsEmpty = out.publishFull.rps / empty.rps;
+
   return out;
 }
