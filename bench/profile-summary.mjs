@@ -24,7 +24,7 @@ function where(url, name) {
     return `pkg: ${rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]}`;
   }
   if (url.startsWith('node:')) return `node: ${url.slice(5).split('/').slice(0, 2).join('/')}`;
-  if (url.includes('/dist/amebo.mjs')) return 'amebo';
+  if (/\/dist\/.*\.mjs$/.test(url)) return 'amebo';
   return url;
 }
 
@@ -71,5 +71,5 @@ for (const file of files) {
   process.stdout.write('\n  by function (self time):\n');
   for (const [k, us] of [...fn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(us)}  ${k}\n`);
   process.stdout.write('\n  amebo functions, inclusive time (self + callees):\n');
-  for (const [k, us] of [...incl].filter(([k]) => k.includes('amebo.mjs')).sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(us)}  ${k}\n`);
+  for (const [k, us] of [...incl].filter(([k]) => /^\S+ dist\/\S*\.mjs:/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(us)}  ${k}\n`);
 }
