@@ -29,7 +29,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(handler: ReceiverHandler = () => ({ status: 200, body: '{"status":"ok"}' })): Promise<Receiver> {
+/** Listens on `port` (default 0: any free port), e.g. to bring a receiver back up where it was down. */
+export async function startReceiver(handler: ReceiverHandler = () => ({ status: 200, body: '{"status":"ok"}' }), port = 0): Promise<Receiver> {
   const requests: Received[] = [];
   const waiters = new Set<() => void>();
   const server = createServer((req, res) => {
@@ -55,10 +56,12 @@ export async function startReceiver(handler: ReceiverHandler = () => ({ status: 
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     waitFor(n, timeoutMs = 10_000, filter = () => true) {
       return new Promise((resolve, reject) => {
