@@ -22,7 +22,11 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, errors: string
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, errors, `${path}[${i}]`));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, errors, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty, not assignment: a key named "__proto__" (allowed inside schemata) must stay a
+      // plain property instead of replacing the object's prototype.
+      Object.defineProperty(out, k, { value: expandEnv(v, env, errors, path ? `${path}.${k}` : k), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;

@@ -129,7 +129,13 @@ function parseYaml(text: string, path: string): { ok: true; value: Raw } | { ok:
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map((e) => `${path}: ${e.message.split('\n')[0]}`) };
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // e.g. an alias bomb ("billion laughs"): the yaml library refuses to expand it.
+    return { ok: false, errors: [`${path}: ${(err as Error).message.split('\n')[0]}`] };
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, errors: [`${path}: the config must be a mapping of keys (server, auth, delivery, applications, actions, subscriptions)`] };
   }

@@ -33,6 +33,7 @@ export async function readSchemaFile(dir: string, file: string): Promise<SchemaF
   }
   try {
     const schema: unknown = ext === '.json' ? JSON.parse(text) : parse(text, { maxAliasCount: 100 });
+    // (parse throws on an alias bomb; the catch below reports it)
     return { ok: true, path: wanted, schema };
   } catch (err) {
     return { ok: false, error: `"${file}" is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}` };

@@ -41,7 +41,11 @@ export function watchConfig(core: Core): ConfigWatcher {
   const reload = () => {
     running = running.then(async () => {
       if (closed) return;
-      const result = await core.reload();
+      const result = await core.reload().catch((err: unknown) => {
+        core.logger.error({ err }, 'config reload failed; the last good config stays in force');
+        return null;
+      });
+      if (result === null) return;
       if (!result.ok) return;
       // Follow schema files added or dropped by the new config.
       files = watchedFiles(core);

@@ -29,8 +29,8 @@ const KEEP_BYTES = 1024;
 const DRAIN_BYTES = 64 * 1024;
 
 /**
- * Sends one attempt. `timeoutMs` bounds the wait for the response head and each gap in the body;
- * the connection itself has the dispatcher's connect timeout.
+ * Sends one attempt. `timeoutMs` bounds the whole attempt: the wait for the response head, and then
+ * reading the body (cut at the deadline). The connection itself has the dispatcher's connect timeout.
  */
 export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, clock: Clock, guard?: NetworkGuard): Promise<AttemptResponse> {
   const started = performance.now();
@@ -50,7 +50,9 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
       bodyTimeout: req.timeoutMs,
     });
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], clock.now());
-    const head = await readHead(res.body);
+    // The status decides the outcome; the body is read only for the record, and only until the
+    // attempt's deadline, so a receiver trickling bytes cannot hold the slot.
+    const head = await readHead(res.body, Math.max(0, req.timeoutMs - (performance.now() - started)));
     return {
       status: res.statusCode,
       durationMs: round(performance.now() - started),
@@ -64,10 +66,11 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
   }
 }
 
-async function readHead(body: Dispatcher.ResponseData['body']): Promise<string | null> {
+async function readHead(body: Dispatcher.ResponseData['body'], budgetMs: number): Promise<string | null> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let seen = 0;
+  const deadline = setTimeout(() => body.destroy(), budgetMs);
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       if (keptBytes < KEEP_BYTES) {
@@ -83,6 +86,8 @@ async function readHead(body: Dispatcher.ResponseData['body']): Promise<string |
     }
   } catch {
     // A body cut short still leaves us the status code, which is what decides the outcome.
+  } finally {
+    clearTimeout(deadline);
   }
   if (keptBytes === 0) return null;
   // Cut on a character boundary: decoding drops a trailing partial UTF-8 sequence.

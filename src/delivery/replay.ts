@@ -41,6 +41,8 @@ export interface ReplayStatus {
 
 interface Job {
   id: string;
+  /** The application that started it, or null for the admin (who may see every replay). */
+  owner: string | null;
   count: number;
   queued: number;
   delivered: number;
@@ -100,10 +102,11 @@ export class Replayer {
   }
 
   /** Starts a replay in the background and returns its id and the number of deliveries it queues. */
-  start(filter: ReplayFilter): { replay: string; count: number } {
+  start(filter: ReplayFilter, owner: string | null = null): { replay: string; count: number } {
     const count = this.count(filter);
     const job: Job = {
       id: `r_${randomBytes(6).toString('hex')}`,
+      owner,
       count,
       queued: 0,
       delivered: 0,
@@ -123,9 +126,10 @@ export class Replayer {
     return { replay: job.id, count };
   }
 
-  status(id: string): ReplayStatus | undefined {
+  /** A replay's progress; an application sees only the replays it started. */
+  status(id: string, viewer: string | null = null): ReplayStatus | undefined {
     const job = this.#jobs.get(id);
-    if (!job) return undefined;
+    if (!job || (viewer !== null && job.owner !== viewer)) return undefined;
     const done = job.scanned && job.outstanding.size === 0;
     return { replay: job.id, count: job.count, queued: job.queued, delivered: job.delivered, failed: job.failing.size, dead: job.dead, done };
   }

@@ -10,6 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
 import { amebo } from '../errors.js';
 import { unsafePatterns } from './safe-pattern.js';
+import { RE2JS } from 're2js';
 
 /** One schema violation, as returned in a 422's `details.violations`. */
 export interface Violation {
@@ -32,12 +33,31 @@ export type Draft = 'draft-07' | '2019-09' | '2020-12';
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
+/**
+ * Every `pattern` and `patternProperties` key runs on RE2 (re2js, pure JS): matching takes time linear
+ * in the input, so no pattern can stall the daemon on a hostile payload. RE2 has no backreferences or
+ * lookarounds; a schema that uses them is refused with the reason.
+ */
+const linearRegExp = Object.assign(
+  (pattern: string) => {
+    let re: ReturnType<typeof RE2JS.compile>;
+    try {
+      re = RE2JS.compile(pattern);
+    } catch (err) {
+      throw new Error(`pattern ${JSON.stringify(pattern)} cannot run in linear time (${(err as Error).message}); backreferences and lookarounds are not supported`);
+    }
+    return { test: (s: string) => re.matcher(s).find() };
+  },
+  { code: 'RE2JS' },
+);
+
 const OPTIONS: Options = {
   allErrors: true,
   strict: false,
   // Schemas with an $id must not collide across reloads: keep them out of the instance's registry.
   addUsedSchema: false,
   validateFormats: true,
+  code: { regExp: linearRegExp as unknown as NonNullable<Options['code']>['regExp'] },
 };
 
 /** Which draft a schema asks for through `$schema`. Draft-07 is the default. */
@@ -74,6 +94,30 @@ function toViolation(e: ErrorObject): Violation {
   return { pointer: pointer || '/', keyword: e.keyword, message: e.message ?? 'is invalid' };
 }
 
+/**
+ * The path where a schema names a property `__proto__` (in properties, required or the dependent*
+ * keywords), or null. Ajv cannot check such a property: it accepts any value, or none, for it.
+ */
+function protoNames(schema: unknown, path = ''): string | null {
+  if (Array.isArray(schema)) {
+    for (let i = 0; i < schema.length; i++) {
+      const found = protoNames(schema[i], `${path}/${i}`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (schema === null || typeof schema !== 'object') return null;
+  for (const key of Object.keys(schema)) {
+    const value = (schema as Record<string, unknown>)[key];
+    const names = key === 'properties' || key === 'dependentRequired' || key === 'dependentSchemas' || key === 'dependencies';
+    if (names && value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, '__proto__')) return `${path}/${key}/__proto__`;
+    if (key === 'required' && Array.isArray(value) && value.includes('__proto__')) return `${path}/required`;
+    const found = protoNames(value, `${path}/${key}`);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** Compiles schemas for all drafts and caches the result by content hash. */
 export class SchemaCompiler {
   readonly #instances = new Map<Draft, Ajv>();
@@ -101,6 +145,10 @@ export class SchemaCompiler {
     const cached = this.#cache.get(hash);
     if (cached) return cached;
 
+    const proto = protoNames(schema);
+    if (proto !== null) {
+      throw amebo('AMEBO_ERR_INVALID_SCHEMA', `schemata names a property "__proto__" (${proto}); JSON Schema validators cannot check it, so amebo refuses it`);
+    }
     const unsafe = unsafePatterns(schema);
     if (unsafe.length > 0) {
       throw amebo(

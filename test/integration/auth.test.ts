@@ -70,6 +70,17 @@ describe('auth', () => {
     expect((await daemon.request('GET', '/v1/events/1', undefined, sink)).status).toBe(404);
   });
 
+  it("shows a replay's progress only to the application that started it", async () => {
+    daemon = await startDaemon({ yaml: yaml({ subscriptions: { s: { handler: 'http://127.0.0.1:9/h' } } }), env: { AMEBO_ADMIN_TOKEN: ADMIN } });
+    const sink = { authorization: 'Bearer sink-secret-123' };
+    const started = await daemon.request('POST', '/v1/replays', { dry_run: false }, sink);
+    expect(started.status).toBe(202);
+    const id = started.body.data.replay;
+    expect((await daemon.request('GET', `/v1/replays/${id}`, undefined, sink)).status).toBe(200);
+    expect((await daemon.request('GET', `/v1/replays/${id}`, undefined, { authorization: 'Bearer shop-secret-123' })).status).toBe(404);
+    expect((await daemon.request('GET', `/v1/replays/${id}`, undefined, { authorization: `Bearer ${ADMIN}` })).status).toBe(200);
+  });
+
   it('never returns or logs a secret', async () => {
     daemon = await startDaemon({ yaml: yaml({ subscriptions: { s: { handler: 'http://127.0.0.1:9/h' } } }), env: { AMEBO_ADMIN_TOKEN: ADMIN } });
     const h = { authorization: `Bearer ${ADMIN}` };

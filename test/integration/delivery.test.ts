@@ -1,5 +1,7 @@
 /** Delivery semantics against real receivers: retries, backoff, dead, Retry-After, delay, dedupe, isolation. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { cleanupTmp } from '../helpers/tmp.js';
@@ -146,4 +148,30 @@ describe('delivery', () => {
     // The slow endpoint never has more than its 2 slots in flight.
     expect(slow.requests.length).toBeLessThanOrEqual(2);
   });
+
+  it('bounds the whole attempt: a body trickled byte by byte cannot hold a slot past the timeout', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('x'), 100);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      daemon = await startDaemon({ yaml: yaml({ subscriptions: { s: { handler: url, extra: 'timeout: 500ms\nmax_retries: 0' } } }) });
+      await daemon.request('POST', '/v1/events', { action: 'order.placed', payload: { order_id: 'o1' } });
+      const g = await eventually(async () => {
+        const g = await gist(daemon!);
+        expect(g.state).toBe('dead');
+        return g;
+      }, 5000);
+      expect(g.attempts[0].status).toBe(503);
+      expect(g.attempts[0].duration_ms).toBeLessThan(2000);
+      expect(g.attempts[0].response).toMatch(/^x+$/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
+

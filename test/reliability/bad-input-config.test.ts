@@ -49,6 +49,18 @@ const pollution: ReadonlyArray<readonly [string, string, Record<string, string>,
   ['__proto__ pulled in through an alias', `x-base: &b\n  __proto__: { polluted: true }\nserver: *b\n${APPS}`, {}, /this key name is not allowed/],
   ['a merge key carrying __proto__', `x-base: &b\n  __proto__: { polluted: true }\napplications:\n  shop:\n    <<: *b\n    address: "http://127.0.0.1:9"\n    secret: "shop-secret-123"\n`, {}, /this key name is not allowed/],
   [
+    'an alias bomb (billion laughs)',
+    `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n${APPS}`,
+    {},
+    /alias/i,
+  ],
+  [
+    'a property named __proto__ in an inline schema',
+    `${APPS}actions:\n  a.b: { application: shop, schemata: { type: object, properties: { __proto__: { type: string } } } }\n`,
+    {},
+    /actions\.a\.b\.schemata: schemata names a property "__proto__" \(\/properties\/__proto__\)/,
+  ],
+  [
     'a YAML schema file with __proto__ and constructor keys',
     `${APPS}actions:\n  a.b: { application: shop, schemata: s.yaml }\n`,
     { 's.yaml': '__proto__: { polluted: true }\nconstructor: { prototype: { polluted: true } }\ntype: object\n' },

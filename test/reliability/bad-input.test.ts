@@ -152,6 +152,8 @@ const rows: readonly Row[] = [
   ['a pattern deep in $defs under draft 2020-12', post('/v1/actions', action('re.e', { $schema: 'https://json-schema.org/draft/2020-12/schema', $defs: { x: { anyOf: [{ items: { pattern: '(x+x+)+y' } }] } } })), 400, /exponential time: \/\$defs\/x\/anyOf\/0\/items\/pattern/],
   ['schemata as JSON text', post('/v1/actions', JSON.stringify({ action: 're.f', application: 'shop', schemata: JSON.stringify({ pattern: '(.*a)*z' }) })), 400, /exponential time/],
   ['changing a schema to one (PUT)', putUnsafe, 400, /exponential time: \/properties\/s\/pattern/],
+  ['a backreference (no linear-time match exists)', post('/v1/actions', action('re.h', { type: 'string', pattern: '^(a)\\1$' })), 400, /cannot run in linear time/],
+  ['a property named __proto__', post('/v1/actions', action('re.i', { type: 'object', properties: { ['__proto__']: { type: 'string' } }, required: ['__proto__'] })), 400, /names a property "__proto__"/],
 ];
 
 describe('bad input, part two', () => {
@@ -233,4 +235,20 @@ describe('bad input, part two', () => {
     expect(rss.sample()).toBeGreaterThan(0);
     expect(rss.peak - baseline).toBeLessThan(192 * MiB);
   });
+
+  it('matches every pattern in linear time, so an ambiguous one cannot stall the daemon', async () => {
+    // ^(a|aa)+$ has star height 1, so the static check lets it through; a backtracking engine takes
+    // seconds on 41 a's and a '!', and doubles with each further character. RE2 does not care.
+    const created = await post('/v1/actions', action('re.linear', { type: 'object', properties: { s: { type: 'string', pattern: '^(a|aa)+$' } } }))();
+    expect(created.status).toBe(201);
+    const started = Date.now();
+    const evil = await post('/v1/events', JSON.stringify({ action: 're.linear', payload: { s: `${'a'.repeat(20_000)}!` } }))();
+    expect(evil.status).toBe(422);
+    expect(evil.json.details.violations[0]).toMatchObject({ pointer: '/s', keyword: 'pattern' });
+    // Exponential backtracking on 20,000 characters would not finish in the lifetime of the test run.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const ok = await post('/v1/events', JSON.stringify({ action: 're.linear', payload: { s: 'aaaa' } }))();
+    expect(ok.status).toBe(201);
+  });
 });
+

@@ -88,11 +88,11 @@ export function gistRoutes(router: Router): void {
       throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `unknown action "${filter.action}"`);
     }
     if (b['dry_run'] === true) return data({ replay: null, count: core.replayer.count(filter), dry_run: true });
-    return data(core.replayer.start(filter), 202);
+    return data(core.replayer.start(filter, principal.kind === 'app' ? principal.app : null), 202);
   });
 
-  router.on('GET', '/v1/replays/:id', ({ core, params }) => {
-    const status = core.replayer.status(params['id']!);
+  router.on('GET', '/v1/replays/:id', ({ core, params, principal }) => {
+    const status = core.replayer.status(params['id']!, principal.kind === 'app' ? principal.app : null);
     if (!status) throw amebo('AMEBO_ERR_NOT_FOUND', `no replay ${params['id']}`);
     return data(status);
   });
