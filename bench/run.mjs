@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { makeContext, SCENARIOS } from './lib/context.mjs';
+import { snapshotBuild } from './lib/amebo.mjs';
 import { backgroundCores, startWorker } from './lib/proc.mjs';
 import { buildRows, formatTable } from './lib/report.mjs';
 import { batch } from './scenarios/batch.mjs';
@@ -22,7 +23,10 @@ const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));
 const started = performance.now();
-if (ctx.only.some((s) => s !== 'jetstream') && !existsSync(join(ROOT, 'dist/amebo.mjs'))) throw new Error('dist/amebo.mjs is missing: run `npm run build` (npm run bench does)');
+if (ctx.only.some((s) => s !== 'jetstream')) {
+  if (!existsSync(join(ROOT, 'dist/amebo.mjs'))) throw new Error('dist/amebo.mjs is missing: run `npm run build` (npm run bench does)');
+  snapshotBuild(ctx.tmp);
+}
 if (ctx.profile) {
   ctx.profileDir = join(RESULTS, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(ctx.profileDir, { recursive: true });
@@ -93,6 +97,10 @@ const meta = {
   fill: ctx.fill,
   seconds: Math.round((performance.now() - started) / 1000),
   backgroundCores: { before: backgroundBefore, after: backgroundAfter },
+  // Runs repeated because other processes took more than 0.35 core during them, and runs that
+  // stayed disturbed after three tries (or once the retry budget was spent).
+  repeatedRuns: ctx.retried,
+  disturbedRuns: ctx.disturbed,
   profiles: ctx.profileDir ?? null,
 };
 const rows = buildRows(figures);
@@ -103,7 +111,8 @@ process.stdout.write(
     `medians of ${meta.runs} run(s) of ${meta.duration} s; load generator ${ctx.tool}` +
     (Number.isFinite(loadgenCores) ? ` (took ${loadgenCores.toFixed(2)} of ${meta.cores} cores during (1))` : '') +
     `; whole bench ${meta.seconds} s\n` +
-    `other load on the machine (busy cores while the bench was idle): ${backgroundBefore} before, ${backgroundAfter} after\n\n${table}\n`,
+    `other load on the machine (busy cores while the bench was idle): ${backgroundBefore} before, ${backgroundAfter} after; ` +
+    `runs repeated because of other load: ${ctx.retried}, still disturbed: ${ctx.disturbed}\n\n${table}\n`,
 );
 for (const [name, message] of Object.entries(errors)) process.stdout.write(`\n${name}: FAILED: ${message}\n`);
 

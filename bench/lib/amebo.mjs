@@ -1,7 +1,7 @@
 // Driving amebo exactly as a user would: a YAML config in a temp dir, `bin/amebo serve` as a child
 // process, GET /health before any load, SIGTERM to stop.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,6 +9,27 @@ import { request } from 'undici';
 import { stopChild, waitHttp } from './proc.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
+let appRoot = ROOT;
+
+/**
+ * Copies the built launcher and bundle (bin/amebo, dist/amebo.mjs, dist/chunks) into `dir` and runs
+ * every daemon from there, with node_modules linked back: a rebuild of dist/ in the checkout while
+ * the bench runs (its chunk names change) cannot break or change the daemons under test.
+ */
+export function snapshotBuild(dir) {
+  const app = join(dir, 'app');
+  mkdirSync(join(app, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
+  for (const entry of readdirSync(join(ROOT, 'dist'))) {
+    if (entry === 'amebo.mjs' || entry === 'amebo.mjs.map' || entry === 'chunks') {
+      cpSync(join(ROOT, 'dist', entry), join(app, 'dist', entry), { recursive: true });
+    }
+  }
+  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+  appRoot = app;
+  return app;
+}
 
 // Daemons still running when the bench exits (an error, Ctrl-C) are killed with it.
 const running = new Set();
@@ -112,7 +133,7 @@ export async function startAmebo({ dir, config, name = 'amebo', nodeOptions }) {
   delete env.AMEBO_ADMIN_TOKEN;
   // bin/amebo runs `node --enable-source-maps dist/amebo.mjs`; extra flags (--cpu-prof) go through NODE_OPTIONS.
   if (nodeOptions) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim();
-  const child = spawn(join(ROOT, 'bin/amebo'), ['serve', '--config', configFile, '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const child = spawn(join(appRoot, 'bin/amebo'), ['serve', '--config', configFile, '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FANOUTS, PAYLOAD } from '../lib/amebo.mjs';
 import { CpuMeter, round, runJob } from '../lib/proc.mjs';
 import { medianOf } from '../lib/stats.mjs';
-import { batchBody, freshAmebo } from './common.mjs';
+import { batchBody, freshAmebo, otherCores, quietRun } from './common.mjs';
 
 const POST = new URL('../workers/post.mjs', import.meta.url).pathname;
 
@@ -77,30 +77,56 @@ export async function fanout(ctx) {
       const undici = [];
       for (let i = 0; i < ctx.runs; i++) {
         ctx.log(`fanout ${k} run ${i + 1}/${ctx.runs}: amebo, ${events} events -> ${deliveries} deliveries`);
-        await ctx.receiver.call({ type: 'reset' });
-        const meter = new CpuMeter({ server: a.pid, receiver: ctx.receiver.pid }).start();
-        const pub = runJob(POST, {
-          origin: a.url,
-          requests: [{ path: '/v1/events/batch', body, headers: { 'content-type': 'application/json' } }],
-          total: events / ctx.batchSize,
-          connections: 2,
+        const run = await quietRun(ctx, 'amebo', async () => {
+          await ctx.receiver.call({ type: 'reset' });
+          const meter = new CpuMeter({ server: a.pid, receiver: ctx.receiver.pid }).start();
+          const pub = runJob(POST, {
+            origin: a.url,
+            requests: [{ path: '/v1/events/batch', body, headers: { 'content-type': 'application/json' } }],
+            total: events / ctx.batchSize,
+            connections: 2,
+          });
+          const got = await waitForDeliveries(ctx, deliveries);
+          const cores = meter.stop();
+          const p = await pub;
+          if (p.ok * ctx.batchSize !== events) ctx.log(`  publish: ${JSON.stringify(p.statuses)} ${p.firstError ?? ''}`);
+          // Let the daemon finish recording outcomes before the next run shares the CPU with it.
+          await sleep(500);
+          return {
+            deliveriesPerSec: round(got.perSec),
+            delivered: got.count,
+            expected: deliveries,
+            seconds: got.seconds,
+            connections: got.maxOpenSockets,
+            serverCores: cores.server,
+            receiverCores: cores.receiver,
+            machineCores: cores.machine,
+            // The publisher (a few batch requests) is not metered: it counts as "other" here.
+            otherCores: otherCores(cores),
+          };
         });
-        const got = await waitForDeliveries(ctx, deliveries);
-        const cores = meter.stop();
-        const p = await pub;
-        if (p.ok * ctx.batchSize !== events) ctx.log(`  publish: ${JSON.stringify(p.statuses)} ${p.firstError ?? ''}`);
-        amebo.push({ deliveriesPerSec: round(got.perSec), delivered: got.count, expected: deliveries, seconds: got.seconds, connections: got.maxOpenSockets, serverCores: cores.server, receiverCores: cores.receiver, machineCores: cores.machine });
-        // Let the daemon finish recording outcomes before the ceiling shares the CPU with it.
-        await sleep(500);
+        amebo.push(run);
 
-        const connections = Math.max(1, got.maxOpenSockets);
+        const connections = Math.max(1, run.connections);
         ctx.log(`fanout ${k} run ${i + 1}/${ctx.runs}: undici ceiling, ${deliveries} posts on ${connections} connections`);
-        await ctx.receiver.call({ type: 'reset' });
-        const m2 = new CpuMeter({ receiver: ctx.receiver.pid }).start();
-        const u = await runJob(POST, { origin: ctx.receiver.url, requests: webhookRequests(k), total: deliveries, connections });
-        const s = await waitForDeliveries(ctx, deliveries);
-        const c2 = m2.stop();
-        undici.push({ deliveriesPerSec: round(s.perSec), delivered: s.count, seconds: s.seconds, connections, clientCores: round(u.loadgenCores, 2), receiverCores: c2.receiver, machineCores: c2.machine });
+        const ceiling = await quietRun(ctx, 'undici', async () => {
+          await ctx.receiver.call({ type: 'reset' });
+          const m2 = new CpuMeter({ receiver: ctx.receiver.pid }).start();
+          const u = await runJob(POST, { origin: ctx.receiver.url, requests: webhookRequests(k), total: deliveries, connections });
+          const s = await waitForDeliveries(ctx, deliveries);
+          const c2 = m2.stop();
+          return {
+            deliveriesPerSec: round(s.perSec),
+            delivered: s.count,
+            seconds: s.seconds,
+            connections,
+            clientCores: round(u.loadgenCores, 2),
+            receiverCores: c2.receiver,
+            machineCores: c2.machine,
+            otherCores: otherCores(c2, u.loadgenCores),
+          };
+        });
+        undici.push(ceiling);
       }
       const r = { subscriptions: k, events, deliveries, amebo: medianOf(amebo), undici: medianOf(undici) };
       r.ratio = r.amebo.deliveriesPerSec / r.undici.deliveriesPerSec;

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PAYLOAD, freePort } from '../lib/amebo.mjs';
 import { CpuMeter, runJob, stopChild } from '../lib/proc.mjs';
 import { medianOf } from '../lib/stats.mjs';
-import { closedLoop, eventBody, expectAccepted, freshAmebo, summarize } from './common.mjs';
+import { closedLoop, eventBody, expectAccepted, freshAmebo, quietRun, summarize } from './common.mjs';
 
 const JOB = new URL('../workers/jetstream.mjs', import.meta.url).pathname;
 
@@ -43,30 +43,36 @@ export async function jetstream(ctx) {
   for (let i = 0; i < ctx.runs; i++) {
     // amebo's side of the ratio is measured run by run too, so both see the same machine.
     ctx.log(`jetstream run ${i + 1}/${ctx.runs}: amebo publish`);
-    const a = await freshAmebo(ctx, 'peer');
-    try {
-      await expectAccepted(a.url, '/v1/events', body);
-      amebo.push(await closedLoop(ctx, { url: `${a.url}/v1/events`, body, pid: a.pid }));
-    } finally {
-      await a.stop();
-    }
+    const once = async () => {
+      const a = await freshAmebo(ctx, 'peer');
+      try {
+        await expectAccepted(a.url, '/v1/events', body);
+        return await closedLoop(ctx, { url: `${a.url}/v1/events`, body, pid: a.pid });
+      } finally {
+        await a.stop();
+      }
+    };
+    amebo.push(await quietRun(ctx, 'amebo', once));
     ctx.log(`jetstream run ${i + 1}/${ctx.runs}: ${version}, file storage, ${ctx.connections} publishes in flight`);
-    const dir = mkdtempSync(join(ctx.tmp, 'nats-'));
-    const port = await freePort();
-    const server = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    try {
-      await waitPort(port);
-      const meter = new CpuMeter({ server: server.pid });
-      const job = runJob(JOB, { port, payload: JSON.stringify(PAYLOAD), concurrency: ctx.connections, duration: ctx.duration, warmup: ctx.warmup });
-      // Meter the server over the measured part only, roughly: skip the warm-up.
-      await sleep(ctx.warmup * 1000 + 300);
-      meter.start();
-      const r = await job;
-      runs.push(summarize(r, meter.stop()));
-    } finally {
-      await stopChild(server);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const peer = async () => {
+      const dir = mkdtempSync(join(ctx.tmp, 'nats-'));
+      const port = await freePort();
+      const server = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+      try {
+        await waitPort(port);
+        const meter = new CpuMeter({ server: server.pid });
+        const job = runJob(JOB, { port, payload: JSON.stringify(PAYLOAD), concurrency: ctx.connections, duration: ctx.duration, warmup: ctx.warmup });
+        // Meter the server over the measured part only, roughly: skip the warm-up.
+        await sleep(ctx.warmup * 1000 + 300);
+        meter.start();
+        const r = await job;
+        return summarize(r, meter.stop());
+      } finally {
+        await stopChild(server);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    runs.push(await quietRun(ctx, 'jetstream', peer));
   }
   const r = { version, concurrency: ctx.connections, payloadBytes: Buffer.byteLength(JSON.stringify(PAYLOAD)), jetstream: medianOf(runs), amebo: medianOf(amebo) };
   r.ratio = r.amebo.rps / r.jetstream.rps;

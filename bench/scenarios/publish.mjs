@@ -2,7 +2,7 @@
 // and what `server.durability: fsync` costs. Each run uses a fresh daemon (empty log); runs of
 // the three targets are interleaved so that drift in the machine hits all of them alike.
 import { medianOf } from '../lib/stats.mjs';
-import { closedLoop, eventBody, expectAccepted, freshAmebo } from './common.mjs';
+import { closedLoop, eventBody, expectAccepted, freshAmebo, quietRun } from './common.mjs';
 
 export async function publish(ctx) {
   const body = eventBody('bench.publish');
@@ -11,16 +11,20 @@ export async function publish(ctx) {
   const fsync = [];
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`publish run ${i + 1}/${ctx.runs}: bare node:http`);
-    bare.push(await closedLoop(ctx, { url: `${ctx.bare.url}/v1/events`, body, pid: ctx.bare.pid }));
+    bare.push(await quietRun(ctx, 'bare', () => closedLoop(ctx, { url: `${ctx.bare.url}/v1/events`, body, pid: ctx.bare.pid })));
     for (const [mode, out] of [['commit', commit], ['fsync', fsync]]) {
       ctx.log(`publish run ${i + 1}/${ctx.runs}: amebo durability=${mode}`);
-      const amebo = await freshAmebo(ctx, `publish-${mode}`, { durability: mode });
-      try {
-        await expectAccepted(amebo.url, '/v1/events', body);
-        out.push(await closedLoop(ctx, { url: `${amebo.url}/v1/events`, body, pid: amebo.pid }));
-      } finally {
-        await amebo.stop();
-      }
+      out.push(
+        await quietRun(ctx, `amebo ${mode}`, async () => {
+          const amebo = await freshAmebo(ctx, `publish-${mode}`, { durability: mode });
+          try {
+            await expectAccepted(amebo.url, '/v1/events', body);
+            return await closedLoop(ctx, { url: `${amebo.url}/v1/events`, body, pid: amebo.pid });
+          } finally {
+            await amebo.stop();
+          }
+        }),
+      );
     }
   }
   const r = { payloadBytes: Buffer.byteLength(JSON.stringify(JSON.parse(body).payload)), connections: ctx.connections };

@@ -2,7 +2,7 @@
 // amebo sustained in (1)), against amebo and the bare node:http ceiling at the same rate.
 import { CpuMeter, round } from '../lib/proc.mjs';
 import { medianOf } from '../lib/stats.mjs';
-import { closedLoop, eventBody, expectAccepted, freshAmebo, summarize } from './common.mjs';
+import { closedLoop, eventBody, expectAccepted, freshAmebo, quietRun, summarize } from './common.mjs';
 
 // As in (1): up to 50 requests in flight; the pool opens connections only as it needs them.
 export const RATE_CONNECTIONS = 50;
@@ -36,15 +36,18 @@ export async function rate(ctx, results) {
   const amebo = [];
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`rate run ${i + 1}/${ctx.runs}: ${perSecond}/s, bare node:http`);
-    bare.push(await paced(ctx, `${ctx.bare.url}/v1/events`, body, ctx.bare.pid, perSecond));
+    bare.push(await quietRun(ctx, 'bare', () => paced(ctx, `${ctx.bare.url}/v1/events`, body, ctx.bare.pid, perSecond)));
     ctx.log(`rate run ${i + 1}/${ctx.runs}: ${perSecond}/s, amebo`);
-    const a = await freshAmebo(ctx, 'rate');
-    try {
-      await expectAccepted(a.url, '/v1/events', body);
-      amebo.push(await paced(ctx, `${a.url}/v1/events`, body, a.pid, perSecond));
-    } finally {
-      await a.stop();
-    }
+    const once = async () => {
+      const a = await freshAmebo(ctx, 'rate');
+      try {
+        await expectAccepted(a.url, '/v1/events', body);
+        return await paced(ctx, `${a.url}/v1/events`, body, a.pid, perSecond);
+      } finally {
+        await a.stop();
+      }
+    };
+    amebo.push(await quietRun(ctx, 'amebo', once));
   }
   return { rate: perSecond, connections: RATE_CONNECTIONS, bare: medianOf(bare), amebo: medianOf(amebo), runs: { bare, amebo } };
 }

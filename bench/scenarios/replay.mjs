@@ -4,9 +4,9 @@
 // log scan, re-delivery of the replayed events, and publish throughput on the full log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirBytes, postJson } from '../lib/amebo.mjs';
-import { memory, round, runJob } from '../lib/proc.mjs';
+import { CpuMeter, memory, round, runJob } from '../lib/proc.mjs';
 import { medianOf } from '../lib/stats.mjs';
-import { batchBody, closedLoop, eventBody, expectAccepted, freshAmebo } from './common.mjs';
+import { batchBody, closedLoop, eventBody, expectAccepted, freshAmebo, otherCores, quietRun } from './common.mjs';
 import { waitForDeliveries } from './fanout.mjs';
 
 const POST = new URL('../workers/post.mjs', import.meta.url).pathname;
@@ -54,27 +54,46 @@ export async function replay(ctx) {
     const scans = [];
     for (let i = 0; i < ctx.runs; i++) {
       ctx.log(`replay run ${i + 1}/${ctx.runs}: dry-run scan of the whole log`);
-      const t0 = performance.now();
-      const res = await postJson(`${a.url}/v1/replays`, { dry_run: true });
-      const seconds = (performance.now() - t0) / 1000;
-      if (res.status !== 202 && res.status !== 200) throw new Error(`dry-run replay answered ${res.status}: ${JSON.stringify(res.body)}`);
-      scans.push({ seconds: round(seconds, 3), count: res.body?.data?.count, eventsPerSec: Math.round(events / seconds) });
+      const scan = await quietRun(ctx, 'scan', async () => {
+        const meter = new CpuMeter({ server: a.pid }).start();
+        const t0 = performance.now();
+        const res = await postJson(`${a.url}/v1/replays`, { dry_run: true });
+        const seconds = (performance.now() - t0) / 1000;
+        const cores = meter.stop();
+        if (res.status !== 202 && res.status !== 200) throw new Error(`dry-run replay answered ${res.status}: ${JSON.stringify(res.body)}`);
+        return { seconds: round(seconds, 3), count: res.body?.data?.count, eventsPerSec: Math.round(events / seconds), serverCores: cores.server, otherCores: otherCores(cores) };
+      });
+      scans.push(scan);
     }
     out.scan = medianOf(scans);
 
     const redeliveries = [];
     for (let i = 0; i < ctx.runs; i++) {
       ctx.log(`replay run ${i + 1}/${ctx.runs}: re-deliver ${ctx.replayEvents} events (action filter) out of ${events}`);
-      await ctx.receiver.call({ type: 'reset' });
-      const t0 = performance.now();
-      const res = await postJson(`${a.url}/v1/replays`, { action: 'bench.replay' });
-      const accepted = (performance.now() - t0) / 1000;
-      if (res.status !== 202 && res.status !== 200) throw new Error(`replay answered ${res.status}: ${JSON.stringify(res.body)}`);
-      const count = res.body?.data?.count ?? ctx.replayEvents;
-      const got = await waitForDeliveries(ctx, count);
-      const seconds = (performance.now() - t0) / 1000;
-      redeliveries.push({ count, delivered: got.count, acceptSeconds: round(accepted, 3), seconds: round(seconds, 2), eventsPerSec: Math.round(got.count / seconds), deliveryPerSec: round(got.perSec) });
-      await sleep(500);
+      const run = await quietRun(ctx, 'replay', async () => {
+        await ctx.receiver.call({ type: 'reset' });
+        const meter = new CpuMeter({ server: a.pid, receiver: ctx.receiver.pid }).start();
+        const t0 = performance.now();
+        const res = await postJson(`${a.url}/v1/replays`, { action: 'bench.replay' });
+        const accepted = (performance.now() - t0) / 1000;
+        if (res.status !== 202 && res.status !== 200) throw new Error(`replay answered ${res.status}: ${JSON.stringify(res.body)}`);
+        const count = res.body?.data?.count ?? ctx.replayEvents;
+        const got = await waitForDeliveries(ctx, count);
+        const seconds = (performance.now() - t0) / 1000;
+        const cores = meter.stop();
+        await sleep(500);
+        return {
+          count,
+          delivered: got.count,
+          acceptSeconds: round(accepted, 3),
+          seconds: round(seconds, 2),
+          eventsPerSec: Math.round(got.count / seconds),
+          deliveryPerSec: round(got.perSec),
+          serverCores: cores.server,
+          otherCores: otherCores(cores),
+        };
+      });
+      redeliveries.push(run);
     }
     out.redeliver = medianOf(redeliveries);
 
@@ -83,14 +102,17 @@ export async function replay(ctx) {
     const onEmpty = [];
     for (let i = 0; i < ctx.runs; i++) {
       ctx.log(`resources run ${i + 1}/${ctx.runs}: publish with ${events} events in the log, then on an empty log`);
-      onFull.push(await closedLoop(ctx, { url: `${a.url}/v1/events`, body: publishBody, pid: a.pid }));
-      const b = await freshAmebo(ctx, 'empty');
-      try {
-        await expectAccepted(b.url, '/v1/events', publishBody);
-        onEmpty.push(await closedLoop(ctx, { url: `${b.url}/v1/events`, body: publishBody, pid: b.pid }));
-      } finally {
-        await b.stop();
-      }
+      onFull.push(await quietRun(ctx, 'full log', () => closedLoop(ctx, { url: `${a.url}/v1/events`, body: publishBody, pid: a.pid })));
+      const once = async () => {
+        const b = await freshAmebo(ctx, 'empty');
+        try {
+          await expectAccepted(b.url, '/v1/events', publishBody);
+          return await closedLoop(ctx, { url: `${b.url}/v1/events`, body: publishBody, pid: b.pid });
+        } finally {
+          await b.stop();
+        }
+      };
+      onEmpty.push(await quietRun(ctx, 'empty log', once));
     }
     out.publishFull = medianOf(onFull);
     out.publishEmpty = medianOf(onEmpty);
