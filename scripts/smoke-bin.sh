@@ -13,8 +13,8 @@
 #     `tail` (TUI and --json), `events`, `gists` and `replay --dry-run` run against the daemon; SIGTERM
 #     must make it exit 0;
 #   - does that three times: fresh HOME, a tampered cache (it must be unpacked again), read-only HOME;
-#   - starts several processes at once on an empty cache, and runs as an unprivileged user, including
-#     with its temp-dir cache squatted by another user.
+#   - starts six --version runs, then two daemons, at once on empty caches, and runs as an unprivileged
+#     user, including with its temp-dir cache squatted by another user.
 # Every step has a timeout; any failure exits 1 with a message saying what broke.
 set -euo pipefail
 
