@@ -4,7 +4,7 @@
  * errors (exit 2).
  */
 import { InvalidArgumentError } from 'commander';
-import { AmeboClient } from '../../client/api.js';
+import type { AmeboClient } from '../../client/api.js';
 import type { ClientOptions } from '../program.js';
 import { parseDuration } from '../format/duration.js';
 import { describeError, exitCodeOf } from '../format/errors.js';
@@ -18,6 +18,8 @@ import { parseTimeArg } from '../format/time.js';
 export async function withClient(opts: ClientOptions, body: (client: AmeboClient) => Promise<number>): Promise<number> {
   let client: AmeboClient | undefined;
   try {
+    // Loaded here, not at the top: undici is large, and `--version`/`--help` never need it.
+    const { AmeboClient } = await import('../../client/api.js');
     client = new AmeboClient({ url: opts.url, token: opts.token });
     return await body(client);
   } catch (error) {
