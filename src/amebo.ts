@@ -257,6 +257,7 @@ async function publish(core: Core, items: readonly PublishItem[], principal: Pri
   if (inputs.length > 0) appended = await core.appender.append(inputs);
   let i = 0;
   const result: PublishOutcome[] = [];
+  const perAction = new Map<string, number>();
   for (const o of outcomes) {
     if ('ok' in o) {
       result.push(o);
@@ -265,13 +266,14 @@ async function publish(core: Core, items: readonly PublishItem[], principal: Pri
     const out = appended[i++]!;
     if (!out.duplicate) {
       core.scheduler.enqueue(out.gists);
-      core.metrics.eventsPublished.inc({ action: out.event.action });
+      perAction.set(out.event.action, (perAction.get(out.event.action) ?? 0) + 1);
       if (core.bus.size > 0) {
         core.bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists.length });
       }
     }
     result.push({ ok: true, event: out.event, duplicate: out.duplicate });
   }
+  for (const [action, n] of perAction) core.metrics.eventsPublished.inc({ action }, n);
   return result;
 }
 

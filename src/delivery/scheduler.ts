@@ -189,7 +189,17 @@ export class Scheduler {
     q.inflight++;
     this.#inflight++;
     this.#leased.add(gistId);
-    const run = this.#deliver(gistId, sub)
+    // The slot bounds HTTP attempts in flight; it is freed as soon as the answer arrives, while the
+    // lease holds the gist until its outcome is committed.
+    let slotHeld = true;
+    const releaseSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      q.inflight--;
+      this.#inflight--;
+      this.#schedulePump();
+    };
+    const run = this.#deliver(gistId, sub, releaseSlot)
       .catch((err: unknown) => {
         // The outcome could not be recorded (e.g. the disk is full): the gist is still open in the log,
         // so it goes back on the queue and is attempted again once writes succeed.
@@ -197,8 +207,7 @@ export class Scheduler {
         if (!this.#closing) q.queue.push(gistId, this.deps.clock.now() + RECORD_RETRY_MS);
       })
       .finally(() => {
-        q.inflight--;
-        this.#inflight--;
+        releaseSlot();
         this.#leased.delete(gistId);
         this.#running.delete(run);
         if (this.#rerun.delete(gistId)) q.queue.push(gistId, this.deps.clock.now());
@@ -207,7 +216,7 @@ export class Scheduler {
     this.#running.add(run);
   }
 
-  async #deliver(gistId: number, sub: ResolvedSubscription): Promise<void> {
+  async #deliver(gistId: number, sub: ResolvedSubscription, releaseSlot: () => void): Promise<void> {
     const { store, gists, clock } = this.deps;
     const row = gists.get(gistId);
     if (!row || row.state === 'delivered' || row.state === 'dead') return;
@@ -234,6 +243,7 @@ export class Scheduler {
     };
 
     const res = await sendAttempt(this.deps.dispatcher, { url: sub.url, body, headers, timeoutMs: sub.timeout_ms }, clock, this.deps.guard());
+    releaseSlot();
     const verdict = classify(res, sub);
     const at = clock.now();
     const retryAt = at + backoff(n - row.retry_base, sub, res.retryAfterMs, this.deps.random);

@@ -32,13 +32,24 @@ export interface AppendOutput {
   readonly gists: readonly NewGist[];
 }
 
+/** Consecutive events mostly share a millisecond: format each millisecond once. */
+let lastIsoMs = -1;
+let lastIso = '';
+function isoOf(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {
     id: row.id,
     action: row.action,
     payload_json: row.payload,
     deduper: row.deduper,
-    timestamp: new Date(row.ts).toISOString(),
+    timestamp: isoOf(row.ts),
     deliver_after: row.after,
   };
 }

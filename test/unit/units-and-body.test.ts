@@ -31,6 +31,10 @@ describe('maxDepth', () => {
     expect(maxDepth('{"a":"[[[[[[["}', 64)).toBe(1);
     expect(maxDepth('{"a":"\\"[[["}', 64)).toBe(1);
     expect(maxDepth('['.repeat(1000), 10)).toBe(11);
+    // An escaped backslash right before the closing quote ends the string.
+    expect(maxDepth('{"a":"x\\\\","b":[[[1]]]}', 64)).toBe(4);
+    expect(maxDepth('{"a":"\\"[[[","b":[1]}', 64)).toBe(2);
+    expect(maxDepth('{"a":"unterminated [[[', 64)).toBe(1);
   });
 });
 
