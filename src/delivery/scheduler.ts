@@ -10,6 +10,7 @@
  * that were in flight when the process died.
  */
 import type { Dispatcher } from 'undici';
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BusMessage, Clock, GistState } from '../types.js';
 import type { GistLog } from '../log/gist-log.js';
@@ -56,7 +57,7 @@ export class Scheduler {
   /** Gists replayed while in flight: queued again when the running attempt ends. */
   readonly #rerun = new Set<number>();
   readonly #running = new Set<Promise<void>>();
-  readonly #keys = new Map<string, Buffer>();
+  readonly #keys = new Map<string, KeyObject>();
   #inflight = 0;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
@@ -263,7 +264,7 @@ export class Scheduler {
     this.deps.bus.publish(deliveryMessage(next, sub.name, res.status, res.durationMs, res.error, replay, at));
   }
 
-  #key(secret: string): Buffer {
+  #key(secret: string): KeyObject {
     let key = this.#keys.get(secret);
     if (!key) {
       if (this.#keys.size > 10_000) this.#keys.clear();

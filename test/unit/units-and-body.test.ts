@@ -63,7 +63,7 @@ describe('DueQueue', () => {
 describe('signatures', () => {
   it('decodes whsec_ keys and signs with both secrets during rotation', () => {
     const key = Buffer.from('0123456789abcdef0123456789abcdef');
-    expect(signingKey(`whsec_${key.toString('base64')}`)).toEqual(key);
+    expect(signingKey(`whsec_${key.toString('base64')}`).export()).toEqual(key);
     const headers = signatureHeaders({ keys: [signingKey('new-secret-1'), signingKey('old-secret-1')], webhookId: 'msg_1', timestampSec: Math.floor(Date.now() / 1000), body: '{"a":1}' });
     expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(headers['x-amebo-signature']!.split(' ')).toHaveLength(2);
