@@ -1,5 +1,5 @@
 // Webhook receiver: answers 200 to every POST as soon as the body is read, and counts
-// deliveries per path, the time of the first and last one, and the sockets it saw.
+// deliveries per path, the time of the first and last one, and the sockets that carried them.
 // With RECEIVER_E2E=1 it also parses each body and keeps {event_id: receipt time}.
 import { createServer } from 'node:http';
 
@@ -11,6 +11,11 @@ let sockets = 0;
 let openSockets = 0;
 let maxOpenSockets = 0;
 let byPath = new Map();
+// Sockets that carried at least one request since the last reset (a socket left open by an
+// earlier client does not count until it is used again).
+let epoch = 0;
+let usedSockets = 0;
+const seenIn = new WeakMap();
 let received = new Map(); // event_id -> performance.timeOrigin + now (ms, wall clock)
 
 const server = createServer((req, res) => {
@@ -22,6 +27,10 @@ const server = createServer((req, res) => {
     last = now;
     count++;
     byPath.set(req.url, (byPath.get(req.url) ?? 0) + 1);
+    if (seenIn.get(req.socket) !== epoch) {
+      seenIn.set(req.socket, epoch);
+      usedSockets++;
+    }
     if (e2e) {
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -49,6 +58,8 @@ process.on('message', (msg) => {
     maxOpenSockets = openSockets;
     byPath = new Map();
     received = new Map();
+    epoch++;
+    usedSockets = 0;
     process.send({ id: msg.id });
   } else if (msg.type === 'stats') {
     process.send({
@@ -59,6 +70,7 @@ process.on('message', (msg) => {
       sockets,
       maxOpenSockets,
       openSockets,
+      usedSockets,
       byPath: Object.fromEntries(byPath),
       received: msg.withReceived ? [...received] : undefined,
     });
