@@ -64,7 +64,7 @@ export function makeContext(argv) {
     tool: pickLoadgen(log),
     tmp: mkdtempSync(join(tmpdir(), 'amebo-bench-')),
     // Runs disturbed by other processes are repeated, within this much extra time in all.
-    retryBudgetMs: (quick ? 30 : 120) * 1000,
+    retryBudgetMs: (quick ? 30 : 90) * 1000,
     retried: 0,
     disturbed: 0,
     log,

@@ -88,6 +88,7 @@ export async function fanout(ctx) {
         const run = await quietRun(ctx, 'amebo', async () => {
           await ctx.receiver.call({ type: 'reset' });
           const meter = new CpuMeter({ server: a.pid, receiver: ctx.receiver.pid }).start();
+          const t0 = performance.now();
           const pub = runJob(POST, {
             origin: a.url,
             requests: [{ path: '/v1/events/batch', body, headers: { 'content-type': 'application/json' } }],
@@ -96,6 +97,7 @@ export async function fanout(ctx) {
           });
           const got = await waitForDeliveries(ctx, deliveries);
           const cores = meter.stop();
+          const wall = (performance.now() - t0) / 1000;
           const p = await pub;
           if (p.ok * ctx.batchSize !== events) ctx.log(`  publish: ${JSON.stringify(p.statuses)} ${p.firstError ?? ''}`);
           // Let the daemon finish recording outcomes before the next run shares the CPU with it.
@@ -109,8 +111,8 @@ export async function fanout(ctx) {
             serverCores: cores.server,
             receiverCores: cores.receiver,
             machineCores: cores.machine,
-            // The publisher (a few batch requests) is not metered: it counts as "other" here.
-            otherCores: otherCores(cores),
+            publisherCores: round(p.cpuSeconds / wall, 2),
+            otherCores: otherCores(cores, p.cpuSeconds / wall),
           };
         });
         amebo.push(run);

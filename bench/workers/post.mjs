@@ -33,7 +33,19 @@ process.on('message', async (msg) => {
     const cpu = process.cpuUsage(cpu0);
     await pool.close();
     const ok = Object.entries(statuses).reduce((n, [s, c]) => (Number(s) < 300 ? n + c : n), 0);
-    process.send({ type: 'result', ok, statuses, errors, firstError, seconds, rps: ok / seconds, loadgenCores: (cpu.user + cpu.system) / 1e6 / seconds });
+    const total = process.cpuUsage();
+    process.send({
+      type: 'result',
+      ok,
+      statuses,
+      errors,
+      firstError,
+      seconds,
+      rps: ok / seconds,
+      loadgenCores: (cpu.user + cpu.system) / 1e6 / seconds,
+      // All the CPU this process used, start-up included, for callers that meter a longer window.
+      cpuSeconds: (total.user + total.system) / 1e6,
+    });
   } catch (err) {
     process.send({ type: 'result', error: String(err?.stack ?? err) });
   }
