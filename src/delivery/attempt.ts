@@ -25,6 +25,8 @@ export interface AttemptResponse {
 }
 
 const KEEP_BYTES = 1024;
+/** undici's timers back up the deadline signal in case it ever fails to fire. */
+const BACKSTOP_MS = 5_000;
 /** Read at most this much of an answer, so a receiver cannot make amebo download a huge body. */
 const DRAIN_BYTES = 64 * 1024;
 
@@ -46,13 +48,15 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
       body: req.body,
       headers: req.headers,
       dispatcher,
-      headersTimeout: req.timeoutMs,
-      bodyTimeout: req.timeoutMs,
+      // One precise deadline for the whole attempt (undici's own timers are coarse); it also cuts a
+      // body that is still trickling in, so a slow receiver cannot hold the slot.
+      signal: AbortSignal.timeout(req.timeoutMs),
+      headersTimeout: req.timeoutMs + BACKSTOP_MS,
+      bodyTimeout: req.timeoutMs + BACKSTOP_MS,
     });
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], clock.now());
-    // The status decides the outcome; the body is read only for the record, and only until the
-    // attempt's deadline, so a receiver trickling bytes cannot hold the slot.
-    const head = await readHead(res.body, Math.max(0, req.timeoutMs - (performance.now() - started)));
+    // The status decides the outcome; the body is read only for the record.
+    const head = await readHead(res.body);
     return {
       status: res.statusCode,
       durationMs: round(performance.now() - started),
@@ -66,11 +70,10 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
   }
 }
 
-async function readHead(body: Dispatcher.ResponseData['body'], budgetMs: number): Promise<string | null> {
+async function readHead(body: Dispatcher.ResponseData['body']): Promise<string | null> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let seen = 0;
-  const deadline = setTimeout(() => body.destroy(), budgetMs);
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       if (keptBytes < KEEP_BYTES) {
@@ -85,9 +88,7 @@ async function readHead(body: Dispatcher.ResponseData['body'], budgetMs: number)
       }
     }
   } catch {
-    // A body cut short still leaves us the status code, which is what decides the outcome.
-  } finally {
-    clearTimeout(deadline);
+    // A body cut short (or by the deadline) still leaves the status code, which decides the outcome.
   }
   if (keptBytes === 0) return null;
   // Cut on a character boundary: decoding drops a trailing partial UTF-8 sequence.
@@ -97,7 +98,10 @@ async function readHead(body: Dispatcher.ResponseData['body'], budgetMs: number)
 function describe(err: unknown, timeoutMs: number): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `timeout: no answer within ${timeoutMs} ms`;
+  const name = (err as { name?: string }).name;
+  if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_ABORTED') {
+    return `timeout: no answer within ${timeoutMs} ms`;
+  }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout: could not connect';
   const message = e.cause?.message ?? e.message ?? String(err);
   return code && !message.includes(code) ? `${code}: ${message}` : message;

@@ -34,15 +34,18 @@ describe('crash recovery', () => {
 
     child = await spawnDaemon({ config, data });
     const acked = new Set<number>();
+    let killAfter: () => void = () => undefined;
+    const enoughAcked = new Promise<void>((resolve) => (killAfter = resolve));
     const publishes = Array.from({ length: 200 }, async (_, i) => {
       const res = await fetch(`${child!.url}/v1/events`, {
         method: 'POST',
         body: JSON.stringify({ action: 'order.placed', payload: { order_id: `o${i}` } }),
       }).catch(() => null);
       if (res?.status === 201) acked.add(((await res.json()) as { data: { id: number } }).data.id);
+      if (acked.size >= 20) killAfter();
     });
-    // Kill mid-stream: some publishes are acknowledged, some are cut off.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Kill mid-stream, once some publishes are acknowledged and others are still on the wire.
+    await Promise.race([enoughAcked, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     child.kill('SIGKILL');
     await Promise.all(publishes);
     const { signal } = await child.exited;
