@@ -23,10 +23,8 @@ const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));
 const started = performance.now();
-if (ctx.only.some((s) => s !== 'jetstream')) {
-  if (!existsSync(join(ROOT, 'dist/amebo.mjs'))) throw new Error('dist/amebo.mjs is missing: run `npm run build` (npm run bench does)');
-  snapshotBuild(ctx.tmp);
-}
+if (!existsSync(join(ROOT, 'dist/amebo.mjs'))) throw new Error('dist/amebo.mjs is missing: run `npm run build` (npm run bench does)');
+snapshotBuild(ctx.tmp);
 if (ctx.profile) {
   ctx.profileDir = join(RESULTS, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(ctx.profileDir, { recursive: true });
