@@ -11,7 +11,6 @@ import { amebo, isAmeboError } from '../errors.js';
 import type { ResolvedAction, ResolvedConfig } from './load.js';
 import { resolveHandler } from './handler.js';
 import { breakingChanges } from '../schema/compat.js';
-import { storageError } from '../log/event-log.js';
 
 /** A subscription with its handler resolved to a full URL. */
 export interface ResolvedSubscription extends Subscription {
@@ -142,13 +141,10 @@ export class Registry {
 
   async #persist(kind: Kind, name: string, value: Application | Action | Subscription | null): Promise<void> {
     const key: [string, string] = [kind, name];
-    try {
-      if (value === null) await this.store.objects.remove(key);
-      else await this.store.objects.put(key, value as unknown as Record<string, unknown>);
-      await this.store.durable();
-    } catch (err) {
-      throw await storageError(err);
-    }
+    await this.store.commit(() => {
+      if (value === null) this.store.objects.removeSync(key);
+      else this.store.objects.putSync(key, value as unknown as Record<string, unknown>);
+    });
     const map = this.#api[kind] as Map<string, unknown>;
     if (value === null) map.delete(name);
     else map.set(name, value);

@@ -12,7 +12,6 @@ import type { LogQuery } from '../log/query.js';
 import type { EventAppender, NewGist } from '../log/event-log.js';
 import type { Registry } from '../config/registry.js';
 import type { Bus } from '../runtime/bus.js';
-import { storageError } from '../log/event-log.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface ReplayFilter {
@@ -157,9 +156,7 @@ export class Replayer {
   async #flush(job: Job, targets: Target[]): Promise<void> {
     const { store, gists, appender, clock } = this.deps;
     const now = clock.now();
-    let queued: NewGist[];
-    try {
-      queued = await store.env.transaction(() => {
+    const queued: NewGist[] = await store.commit(() => {
         const out: NewGist[] = [];
         for (const t of targets) {
           if (t.kind === 'gist') {
@@ -188,10 +185,6 @@ export class Replayer {
         }
         return out;
       });
-      await store.durable();
-    } catch (err) {
-      throw await storageError(err);
-    }
     for (const g of queued) job.outstanding.add(g.id);
     job.queued += queued.length;
     this.deps.scheduler.enqueue(queued);

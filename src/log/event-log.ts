@@ -1,10 +1,9 @@
 /**
  * Appending events. One LMDB transaction appends an event (or a whole batch) and creates its gists;
  * the promise resolves only after that transaction commits (and, under `durability: fsync`, is
- * flushed). lmdb-js queues concurrent transactions into one commit, which gives group commit for free.
+ * flushed). Concurrent appends share commits (group commit, see committer.ts).
  */
 import type { Clock, StoredEvent } from '../types.js';
-import { amebo, isAmeboError } from '../errors.js';
 import type { EventRow, GistRow, Store } from './store.js';
 
 /** One event to append, already validated. */
@@ -82,14 +81,7 @@ export class EventAppender {
    */
   async append(inputs: readonly AppendInput[]): Promise<AppendOutput[]> {
     const { store } = this;
-    let result: AppendOutput[];
-    try {
-      result = await store.env.transaction(() => inputs.map((input) => this.#appendOne(input)));
-      await store.durable();
-    } catch (err) {
-      throw await storageError(err);
-    }
-    return result;
+    return store.commit(() => inputs.map((input) => this.#appendOne(input)));
   }
 
   #appendOne(input: AppendInput): AppendOutput {
@@ -144,33 +136,4 @@ function lastKey(db: Store['events'] | Store['gists']): number | undefined {
   return undefined;
 }
 
-/** errno values that mean the disk (or quota) is full, or the write failed at the device. */
-const FULL_ERRNO = new Set([28 /* ENOSPC */, 122 /* EDQUOT */, 5 /* EIO: what a full tmpfs or a failing disk returns */]);
-
-/**
- * Maps LMDB and file-system failures to registry errors; a full disk or map becomes 507. lmdb-js
- * reports a failed commit as "Commit failed" with the real cause in a `commitError` promise.
- */
-export async function storageError(err: unknown): Promise<Error> {
-  if (isAmeboError(err)) return err;
-  let cause: unknown = err;
-  const commitError = (err as { commitError?: Promise<unknown> }).commitError;
-  if (commitError && typeof commitError.then === 'function') {
-    try {
-      await commitError;
-    } catch (inner) {
-      cause = inner;
-    }
-  }
-  const e = cause as { code?: unknown; message?: string };
-  const text = `${String(e.code ?? '')} ${e.message ?? ''}`;
-  if ((typeof e.code === 'number' && FULL_ERRNO.has(e.code)) || /MDB_MAP_FULL|ENOSPC|EDQUOT|No space left|Input\/output error|MDB_TXN_FULL/i.test(text)) {
-    return amebo(
-      'AMEBO_ERR_STORAGE_FULL',
-      `storage is full: the event log cannot be written (${e.message ?? 'no space'}); free disk space under the data dir. Nothing was stored.`,
-      undefined,
-      cause,
-    );
-  }
-  return amebo('AMEBO_ERR_INTERNAL', 'the event log could not be written; nothing was stored', undefined, cause);
-}
+export { storageError } from './storage-error.js';

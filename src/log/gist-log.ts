@@ -4,7 +4,6 @@
  */
 import type { Attempt, Outcome } from '../types.js';
 import type { AttemptRow, GistRow, Store } from './store.js';
-import { storageError } from './event-log.js';
 
 /** What one attempt produced, before it is numbered. */
 export interface AttemptResult {
@@ -46,8 +45,7 @@ export class GistLog {
    */
   async record(gistId: number, result: AttemptResult, policy: RecordPolicy): Promise<GistRow | null> {
     const { store } = this;
-    try {
-      return await store.env.transaction(() => {
+    return store.commit(() => {
         const row = store.gists.get(gistId);
         if (!row) return null;
         const n = row.attempts + 1;
@@ -80,9 +78,6 @@ export class GistLog {
         if (state === 'dead') store.gistIndex.putSync(['x', 'dead', gistId], null);
         return next;
       });
-    } catch (err) {
-      throw await storageError(err);
-    }
   }
 
   /**
@@ -90,12 +85,7 @@ export class GistLog {
    * the next attempt is marked as a replay. Returns null for an unknown gist.
    */
   async replay(gistId: number, now: number): Promise<GistRow | null> {
-    const { store } = this;
-    try {
-      return await store.env.transaction(() => this.replayInTxn(gistId, now));
-    } catch (err) {
-      throw await storageError(err);
-    }
+    return this.store.commit(() => this.replayInTxn(gistId, now));
   }
 
   /** The body of `replay`, for callers that already hold a write transaction. */
@@ -115,7 +105,7 @@ export class GistLog {
   async setOrphaned(gistIds: readonly number[], orphaned: boolean): Promise<void> {
     if (gistIds.length === 0) return;
     const { store } = this;
-    await store.env.transaction(() => {
+    await store.commit(() => {
       for (const id of gistIds) {
         const row = store.gists.get(id);
         if (!row || Boolean(row.orphaned) === orphaned) continue;

@@ -146,7 +146,7 @@ export class Retention {
   /** Deletes finished events with their gists, attempts and index entries; returns how many. */
   async #delete(eventIds: readonly number[]): Promise<number> {
     const { store } = this;
-    return store.env.transaction(() => {
+    return store.commit(() => {
       let deleted = 0;
       for (const id of eventIds) {
         const event = store.events.get(id);

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { amebo } from '../errors.js';
+import { Committer } from './committer.js';
 
 /** Bumped when the key layout changes incompatibly. */
 export const FORMAT_VERSION = 1;
@@ -85,6 +86,11 @@ export interface Store {
   readonly durability: 'commit' | 'fsync';
   /** Resolves when everything written so far is durable under the configured setting. */
   durable(): Promise<void>;
+  /**
+   * Runs `work` (synchronous reads and `putSync`/`removeSync` writes) in a write transaction shared
+   * with the other work of this event-loop turn; resolves with its result once durable. See committer.ts.
+   */
+  commit<T>(work: () => T): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -170,6 +176,9 @@ export function openStore(options: StoreOptions): Store {
     async durable() {
       if (options.durability === 'fsync') await env.flushed;
     },
+    commit(work) {
+      return committer.commit(work);
+    },
     close() {
       closed ??= (async () => {
         if (syncTimer) clearInterval(syncTimer);
@@ -186,6 +195,7 @@ export function openStore(options: StoreOptions): Store {
       return closed;
     },
   };
+  const committer = new Committer(store);
   return store;
 }
 
