@@ -135,6 +135,7 @@ export interface ReplayProgress {
   readonly count: number;
   readonly queued: number;
   readonly delivered: number;
+  /** Gists whose last attempt failed and that are waiting for a retry. */
   readonly failed: number;
   readonly dead: number;
   readonly done: boolean;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../types.js';
+import type { ReplayProgress } from '../client/types.js';
 import type { Store } from '../log/store.js';
 import type { GistLog } from '../log/gist-log.js';
 import type { LogQuery } from '../log/query.js';
@@ -27,16 +28,8 @@ export interface ReplayFilter {
   readonly subscriptions?: ReadonlySet<string> | undefined;
 }
 
-export interface ReplayStatus {
-  readonly replay: string;
-  readonly count: number;
-  readonly queued: number;
-  readonly delivered: number;
-  /** Gists whose last attempt failed and that are waiting for a retry. */
-  readonly failed: number;
-  readonly dead: number;
-  readonly done: boolean;
-}
+/** A replay's progress; the wire shape is the client's, so the two cannot drift apart. */
+export type ReplayStatus = ReplayProgress;
 
 interface Job {
   id: string;

@@ -4,23 +4,12 @@
  */
 import type { DeliveryMessage, StreamMessage, StreamStatus } from '../../client/stream.js';
 import type { StreamStats, WireGist } from '../../client/types.js';
-import type { GistState } from '../../types.js';
+import type { BusMessage, GistState } from '../../types.js';
 import type { AmeboError } from '../../errors.js';
 
-/** One delivery in the live list. `key` is local and unique; a gist shows once per attempt. */
-export interface TailRow {
+/** One delivery in the live list: the bus's delivery message with a local, unique `key`. */
+export interface TailRow extends Omit<Extract<BusMessage, { type: 'delivery' }>, 'type'> {
   readonly key: number;
-  readonly gist_id: number;
-  readonly event_id: number;
-  readonly action: string;
-  readonly subscription: string;
-  readonly attempt: number;
-  readonly status: number | null;
-  readonly latency_ms: number;
-  readonly state: GistState;
-  readonly error: string | null;
-  readonly replay: boolean;
-  readonly at: string;
 }
 
 /** The gist shown in the attempts view. */
