@@ -50,6 +50,7 @@ interface Job {
 type Target = { kind: 'gist'; id: number } | { kind: 'new'; eventId: number; action: string; subscription: string };
 
 const CHUNK = 500;
+const YIELD_EVERY = 5_000;
 const MAX_OUTSTANDING = 20_000;
 const KEEP_FINISHED_MS = 3_600_000;
 
@@ -87,15 +88,18 @@ export class Replayer {
   }
 
   /** Counts the deliveries a filter would make, without making them. */
-  count(filter: ReplayFilter): number {
+  async count(filter: ReplayFilter): Promise<number> {
     let n = 0;
-    for (const _ of this.#targets(filter)) n++;
+    for (const _ of this.#targets(filter)) {
+      // A scan of a long log must not stop the daemon from serving: yield to the event loop.
+      if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
     return n;
   }
 
   /** Starts a replay in the background and returns its id and the number of deliveries it queues. */
-  start(filter: ReplayFilter, owner: string | null = null): { replay: string; count: number } {
-    const count = this.count(filter);
+  async start(filter: ReplayFilter, owner: string | null = null): Promise<{ replay: string; count: number }> {
+    const count = await this.count(filter);
     const job: Job = {
       id: `r_${randomBytes(6).toString('hex')}`,
       owner,

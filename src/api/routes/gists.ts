@@ -60,7 +60,7 @@ export function gistRoutes(router: Router): void {
   // Amebo's own client calls this path.
   router.on('POST', '/v1/regists/:id', replayOne);
 
-  router.on('POST', '/v1/replays', ({ core, body, principal }) => {
+  router.on('POST', '/v1/replays', async ({ core, body, principal }) => {
     const b = body === undefined ? {} : objectBody(body, '{from?, to?, action?, subscription?, event?, failed?, dry_run?}');
     const str = (k: string) => {
       const v = b[k];
@@ -87,8 +87,8 @@ export function gistRoutes(router: Router): void {
     if (filter.action !== undefined && !core.registry.snapshot.actions.has(filter.action)) {
       throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `unknown action "${filter.action}"`);
     }
-    if (b['dry_run'] === true) return data({ replay: null, count: core.replayer.count(filter), dry_run: true });
-    return data(core.replayer.start(filter, principal.kind === 'app' ? principal.app : null), 202);
+    if (b['dry_run'] === true) return data({ replay: null, count: await core.replayer.count(filter), dry_run: true });
+    return data(await core.replayer.start(filter, principal.kind === 'app' ? principal.app : null), 202);
   });
 
   router.on('GET', '/v1/replays/:id', ({ core, params, principal }) => {
