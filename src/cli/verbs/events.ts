@@ -2,9 +2,8 @@
  * `amebo events`: lists what the log holds, filtered and paginated; `amebo events show ID` prints one.
  */
 import type { ClientOptions } from '../program.js';
-import { out } from '../format/io.js';
-import { eventDetail, eventsTable, pageFooter } from '../format/resources.js';
-import { printJson, withClient } from './shared.js';
+import { eventDetail, eventsTable } from '../format/resources.js';
+import { printOne, printPage, withClient } from './shared.js';
 
 /** Options of `amebo events`. */
 export interface EventsOptions extends ClientOptions {
@@ -25,12 +24,7 @@ export default async function events(opts: EventsOptions): Promise<number> {
       page: opts.page,
       per_page: opts.perPage,
     });
-    if (opts.json) {
-      printJson(page);
-      return 0;
-    }
-    await out(page.data.length > 0 ? eventsTable(page.data) + pageFooter(page.meta, page.data.length) : pageFooter(page.meta, 0));
-    return 0;
+    return printPage(page, opts.json, eventsTable);
   });
 }
 
@@ -38,8 +32,6 @@ export default async function events(opts: EventsOptions): Promise<number> {
 export async function show(eventId: number, opts: ClientOptions): Promise<number> {
   return withClient(opts, async (client) => {
     const event = await client.getEvent(eventId);
-    if (opts.json) printJson(event);
-    else await out(eventDetail(event));
-    return 0;
+    return printOne(event, opts.json, eventDetail);
   });
 }

@@ -4,9 +4,8 @@
  */
 import type { GistState } from '../../types.js';
 import type { ClientOptions } from '../program.js';
-import { out } from '../format/io.js';
-import { gistDetail, gistsTable, pageFooter } from '../format/resources.js';
-import { printJson, withClient } from './shared.js';
+import { gistDetail, gistsTable } from '../format/resources.js';
+import { printOne, printPage, withClient } from './shared.js';
 
 /** Runs `amebo gists replay ID` (shared with `amebo replay --gist ID`). */
 export { replayGist as replay } from './replay.js';
@@ -30,12 +29,7 @@ export default async function gists(opts: GistsOptions): Promise<number> {
       page: opts.page,
       per_page: opts.perPage,
     });
-    if (opts.json) {
-      printJson(page);
-      return 0;
-    }
-    await out(page.data.length > 0 ? gistsTable(page.data) + pageFooter(page.meta, page.data.length) : pageFooter(page.meta, 0));
-    return 0;
+    return printPage(page, opts.json, gistsTable);
   });
 }
 
@@ -43,8 +37,6 @@ export default async function gists(opts: GistsOptions): Promise<number> {
 export async function show(gistId: number, opts: ClientOptions): Promise<number> {
   return withClient(opts, async (client) => {
     const gist = await client.getGist(gistId);
-    if (opts.json) printJson(gist);
-    else await out(gistDetail(gist));
-    return 0;
+    return printOne(gist, opts.json, gistDetail);
   });
 }

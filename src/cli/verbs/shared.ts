@@ -8,8 +8,10 @@ import type { AmeboClient } from '../../client/api.js';
 import type { ClientOptions } from '../program.js';
 import { parseDuration } from '../format/duration.js';
 import { describeError, exitCodeOf } from '../format/errors.js';
-import { io } from '../format/io.js';
 import { parseTimeArg } from '../format/time.js';
+import { io, out } from '../format/io.js';
+import { pageFooter } from '../format/resources.js';
+import type { Page } from '../../client/types.js';
 
 /**
  * Runs a verb body with a client of the daemon. Any failure is printed on stderr and becomes the
@@ -57,4 +59,18 @@ export function durationArg(value: string): number {
 /** Prints `value` as indented JSON on stdout. */
 export function printJson(value: unknown): void {
   io().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints one page of a listing: the API's body as is with `--json`, else the table and a footer. */
+export async function printPage<T>(page: Page<T>, json: boolean | undefined, table: (rows: readonly T[]) => string): Promise<number> {
+  if (json) printJson(page);
+  else await out(page.data.length > 0 ? table(page.data) + pageFooter(page.meta, page.data.length) : pageFooter(page.meta, 0));
+  return 0;
+}
+
+/** Prints one object: JSON with `--json`, else its detail view. */
+export async function printOne<T>(value: T, json: boolean | undefined, detail: (value: T) => string): Promise<number> {
+  if (json) printJson(value);
+  else await out(detail(value));
+  return 0;
 }
