@@ -7,6 +7,9 @@
  * event on its way to one subscription together with every attempt made.
  */
 
+/** A JSON Schema: an object, or a boolean schema (`true` accepts everything, `false` nothing). */
+export type JsonSchema = boolean | Readonly<Record<string, unknown>>;
+
 /** Where an object was declared: in amebo.yaml (read-only through the API) or through the API. */
 export type Source = 'file' | 'api';
 
@@ -33,7 +36,8 @@ export interface Application {
 export interface Action {
   readonly name: string;
   readonly application: string;
-  readonly schemata: Readonly<Record<string, unknown>>;
+  /** The payloads' JSON Schema: an object, or `true` / `false`. */
+  readonly schemata: JsonSchema;
   /** Allows a reload to make this schema reject events it used to accept. */
   readonly allow_breaking_changes?: boolean | undefined;
   readonly source: Source;

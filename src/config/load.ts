@@ -12,7 +12,7 @@ import addFormatsPlugin from 'ajv-formats';
 import configSchema from '../../config/amebo.schema.json' with { type: 'json' };
 import type { PayloadValidator, SchemaCompiler } from '../schema/compile.js';
 import { isAmeboError } from '../errors.js';
-import type { Application, Action, Subscription, RetryPolicy } from '../types.js';
+import type { Application, Action, JsonSchema, Subscription, RetryPolicy } from '../types.js';
 import { parseDuration, parseListen, parseSize } from './units.js';
 import { expandEnv, forbiddenKeys } from './expand.js';
 import { readSchemaFile } from './schema-file.js';
@@ -238,7 +238,7 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
       actions.push({
         name,
         application: String(a['application']),
-        schemata: schemata as Record<string, unknown>,
+        schemata: schemata as JsonSchema,
         allow_breaking_changes: a['allow_breaking_changes'] === true,
         source: 'file',
         created_at: now,

@@ -4,9 +4,9 @@
  * snapshot and swaps it in one assignment, so a publish sees either the old world or the new one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Action, Application, Subscription } from '../types.js';
+import type { Action, Application, JsonSchema, Subscription } from '../types.js';
 import type { Store } from '../log/store.js';
-import type { SchemaCompiler } from '../schema/compile.js';
+import type { PayloadValidator, SchemaCompiler } from '../schema/compile.js';
 import { amebo, isAmeboError } from '../errors.js';
 import type { ResolvedAction, ResolvedConfig } from './load.js';
 import { resolveHandler } from './handler.js';
@@ -40,6 +40,8 @@ export class Registry {
   #snapshot: Snapshot;
   #api = { application: new Map<string, Application>(), action: new Map<string, Action>(), subscription: new Map<string, Subscription>() };
   readonly #listeners = new Set<(next: Snapshot, previous: Snapshot) => void>();
+  /** Each API action's validator (or why it does not compile), so a rebuild compiles nothing again. */
+  readonly #compiled = new WeakMap<Action, PayloadValidator | string>();
 
   constructor(
     private readonly store: Store,
@@ -49,7 +51,10 @@ export class Registry {
   ) {
     for (const { key, value } of store.objects.getRange()) {
       const kind = key[0] as Kind;
-      if (kind in this.#api) (this.#api[kind] as Map<string, unknown>).set(key[1], value);
+      // Objects are kept as JSON text: msgpack (lmdb-js's encoding) renames a key "__proto__", which
+      // schemas may name. Rows of older data dirs are still msgpack objects.
+      const object: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+      if (kind in this.#api) (this.#api[kind] as Map<string, unknown>).set(key[1], object);
     }
     this.#snapshot = this.#build(config);
   }
@@ -91,11 +96,17 @@ export class Registry {
         warnings.push(`action ${a.name}: declared in amebo.yaml, which overrides the one created through the API`);
         continue;
       }
-      try {
-        actions.set(a.name, { ...a, validator: this.compiler.compile(a.schemata) });
-      } catch (err) {
-        warnings.push(`action ${a.name}: ${isAmeboError(err) ? err.message : String(err)}`);
+      let compiled = this.#compiled.get(a);
+      if (compiled === undefined) {
+        try {
+          compiled = this.compiler.compile(a.schemata);
+        } catch (err) {
+          compiled = isAmeboError(err) ? err.message : String(err);
+        }
+        this.#compiled.set(a, compiled);
       }
+      if (typeof compiled === 'string') warnings.push(`action ${a.name}: ${compiled}`);
+      else actions.set(a.name, { ...a, validator: compiled });
     }
     const subscriptions = new Map<string, ResolvedSubscription>();
     const add = (s: Subscription) => {
@@ -143,7 +154,7 @@ export class Registry {
     const key: [string, string] = [kind, name];
     await this.store.commit(() => {
       if (value === null) this.store.objects.removeSync(key);
-      else this.store.objects.putSync(key, value as unknown as Record<string, unknown>);
+      else this.store.objects.putSync(key, JSON.stringify(value));
     });
     const map = this.#api[kind] as Map<string, unknown>;
     if (value === null) map.delete(name);
@@ -185,7 +196,7 @@ export class Registry {
     await this.#persist('application', name, null);
   }
 
-  async createAction(input: { name: string; application: string; schemata: Record<string, unknown> }): Promise<Action> {
+  async createAction(input: { name: string; application: string; schemata: JsonSchema }): Promise<Action> {
     if (this.#snapshot.actions.has(input.name)) {
       this.#assertNotFile('action', input.name);
       throw amebo('AMEBO_ERR_CONFLICT', `action ${input.name} already exists`);
@@ -199,7 +210,7 @@ export class Registry {
     return action;
   }
 
-  async updateAction(name: string, patch: { schemata?: Record<string, unknown>; application?: string }, allowBreaking = false): Promise<Action> {
+  async updateAction(name: string, patch: { schemata?: JsonSchema; application?: string }, allowBreaking = false): Promise<Action> {
     this.#assertNotFile('action', name);
     const current = this.#api.action.get(name);
     if (!current) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${name}`);

@@ -79,7 +79,8 @@ export interface Store {
   readonly attempts: Database<AttemptRow, [number, number]>;
   readonly gistIndex: Database<null, GistIndexKey>;
   readonly open: Database<[string, number], number>;
-  readonly objects: Database<Record<string, unknown>, [string, string]>;
+  /** API-created objects as JSON text (older data dirs: msgpack objects). */
+  readonly objects: Database<string | Record<string, unknown>, [string, string]>;
   readonly dataDir: string;
   /** Random id of this log, stamped at creation; makes webhook ids unique across data dirs. */
   readonly instanceId: string;
@@ -169,7 +170,7 @@ export function openStore(options: StoreOptions): Store {
     attempts: db<AttemptRow, [number, number]>('attempts', true),
     gistIndex: db<null, GistIndexKey>('gist_index'),
     open: db<[string, number], number>('open'),
-    objects: db<Record<string, unknown>, [string, string]>('objects'),
+    objects: db<string | Record<string, unknown>, [string, string]>('objects'),
     dataDir,
     instanceId: String(meta.get('instance')),
     durability: options.durability,

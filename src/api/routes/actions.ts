@@ -5,12 +5,13 @@ import { nameField, objectBody, pageOf } from '../params.js';
 import { requireApp } from '../auth.js';
 import { presentAction } from '../present.js';
 import { amebo } from '../../errors.js';
+import type { JsonSchema } from '../../types.js';
 
-/** `schemata` is a JSON Schema object, or JSON text of one (Amebo's clients send either). */
-function schemataField(body: Record<string, unknown>, required: boolean): Record<string, unknown> | undefined {
+/** `schemata` is a JSON Schema (an object or a boolean), or JSON text of one (Amebo's clients send either). */
+function schemataField(body: Record<string, unknown>, required: boolean): JsonSchema | undefined {
   let v = body['schemata'];
   if (v === undefined || v === null) {
-    if (required) throw amebo('AMEBO_ERR_VALIDATION', '"schemata" is required: a JSON Schema object', { field: 'schemata' });
+    if (required) throw amebo('AMEBO_ERR_VALIDATION', '"schemata" is required: a JSON Schema (an object, true or false)', { field: 'schemata' });
     return undefined;
   }
   if (typeof v === 'string') {
@@ -20,10 +21,10 @@ function schemataField(body: Record<string, unknown>, required: boolean): Record
       throw amebo('AMEBO_ERR_INVALID_SCHEMA', `"schemata" is a string but not valid JSON: ${(err as Error).message}`, { field: 'schemata' });
     }
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw amebo('AMEBO_ERR_INVALID_SCHEMA', '"schemata" must be a JSON Schema object', { field: 'schemata' });
+  if (typeof v !== 'boolean' && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+    throw amebo('AMEBO_ERR_INVALID_SCHEMA', '"schemata" must be a JSON Schema: an object, true or false', { field: 'schemata' });
   }
-  return v as Record<string, unknown>;
+  return v as JsonSchema;
 }
 
 export function actionRoutes(router: Router): void {
@@ -62,7 +63,7 @@ export function actionRoutes(router: Router): void {
     const application = nameField(b, 'application', false);
     if (application !== undefined) requireApp(principal, application, `move action ${name} to ${application}`);
     const schemata = schemataField(b, false);
-    const patch: { schemata?: Record<string, unknown>; application?: string } = {};
+    const patch: { schemata?: JsonSchema; application?: string } = {};
     if (schemata !== undefined) patch.schemata = schemata;
     if (application !== undefined) patch.application = application;
     const action = await core.registry.updateAction(name, patch, b['allow_breaking_changes'] === true);
