@@ -42,6 +42,7 @@ export const PAYLOAD = {
   user_id: 4815162342,
   email: 'ada.lovelace@example.com',
   name: 'Ada Lovelace',
+  handle: 'ada.lovelace',
   plan: 'pro',
   tags: ['beta', 'newsletter'],
   address: { street: '12 St James Square', city: 'London', country: 'GB' },
@@ -58,6 +59,8 @@ export const SCHEMA = {
     user_id: { type: 'integer', minimum: 1 },
     email: { type: 'string', format: 'email' },
     name: { type: 'string', minLength: 1, maxLength: 200 },
+    // A nested quantifier: exponential on a backtracking engine, linear on RE2.
+    handle: { type: 'string', pattern: '^[a-z]+(\\.[a-z]+)*$' },
     plan: { enum: ['free', 'pro', 'enterprise'] },
     tags: { type: 'array', items: { type: 'string', maxLength: 50 }, maxItems: 20 },
     address: {
@@ -70,14 +73,18 @@ export const SCHEMA = {
       },
     },
     created_at: { type: 'string', format: 'date-time' },
-    referrer: { type: 'string', format: 'uri' },
+    referrer: { type: 'string', format: 'uri', pattern: '^https?://' },
   },
 };
+
+/** SCHEMA with every `pattern` removed: what the patterns cost is the difference (figure 9). */
+export const SCHEMA_NO_PATTERNS = JSON.parse(JSON.stringify(SCHEMA, (key, value) => (key === 'pattern' ? undefined : value)));
 
 export const FANOUTS = [1, 4, 16];
 
 /**
- * The bench's amebo.yaml. Actions: `bench.publish`, `bench.batch`, `bench.fill` (no subscriptions),
+ * The bench's amebo.yaml. Actions: `bench.publish`, `bench.batch`, `bench.fill`, `bench.nopatterns`
+ * (SCHEMA without its patterns) (no subscriptions),
  * `bench.fanout.K` (K subscriptions to the receiver), `bench.e2e` (one subscription to the
  * end-to-end receiver), `bench.replay` (one subscription to the receiver).
  */
@@ -86,6 +93,7 @@ export function benchConfig({ receiverPort, e2ePort, durability = 'commit' }) {
   const subscriptions = {};
   const action = (name) => (actions[name] = { application: 'bench-publisher', schemata: SCHEMA });
   ['bench.publish', 'bench.batch', 'bench.fill', 'bench.e2e', 'bench.replay'].forEach(action);
+  actions['bench.nopatterns'] = { application: 'bench-publisher', schemata: SCHEMA_NO_PATTERNS };
   const sub = (name, act, handler) =>
     (subscriptions[name] = { application: 'bench-receiver', action: act, handler, max_retries: 2, timeout: '10s' });
   for (const k of FANOUTS) {

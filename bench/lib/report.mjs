@@ -86,6 +86,10 @@ export function buildRows(f) {
       row('(8) JetStream p50 / p99 / p999 ms; CPU server / client', ms(j.jetstream), `${n2(j.jetstream.serverCores)} / ${n2(j.jetstream.loadgenCores)} cores`);
     }
   }
+  if (f.patterns) {
+    const p = f.patterns;
+    row('(9) publish req/s with patterns (RE2, one nested quantifier)', n0(p.with.rps), `without patterns ${n0(p.without.rps)}`, ratio(p.ratio), 'cost of patterns (report)');
+  }
   return rows;
 }
 
