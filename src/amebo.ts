@@ -1,29 +1,31 @@
 /**
  * createAmebo(): the one core every front end sits on. It wires the stages an event goes through —
  * receive (api/), validate (schema/), append (log/), schedule and deliver (delivery/), record (log/) —
- * and owns their lifecycle: start() in order, close() in reverse, first error kept.
+ * owns their lifecycle (start in order, close in reverse, first error kept), and offers the front ends
+ * a façade of use cases (`publish`, `listEvents`, `replayGist`, ...) that decide who may see what.
+ * Storage is reached only through the engine's contract (log/contract.ts).
  */
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher as HttpDispatcher } from 'undici';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { Clock, StoredEvent } from './types.js';
+import type { Attempt, Caller, Clock, StoredEvent } from './types.js';
 import { systemClock } from './types.js';
 import { amebo, type AmeboError, isAmeboError } from './errors.js';
 import { loadConfig, type LoadResult, type ResolvedConfig } from './config/load.js';
-import { Registry } from './config/registry.js';
+import { Registry, type Snapshot } from './config/registry.js';
 import { breakingReload } from './config/evolution.js';
-import { SchemaCompiler, type Violation } from './schema/compile.js';
-import { openStore, type Store } from './log/store.js';
-import { EventAppender, type AppendInput, type AppendOutput } from './log/event-log.js';
-import { GistLog } from './log/gist-log.js';
-import { LogQuery } from './log/query.js';
-import { Scheduler } from './delivery/scheduler.js';
-import { Replayer } from './delivery/replay.js';
-import { Bus } from './runtime/bus.js';
-import { NetworkGuard } from './delivery/networks.js';
+import { SchemaCompiler } from './schema/compile.js';
+import type { EventFilter, Gist, GistFilter, Listing, LogEngine, LogStats, Page } from './log/contract.js';
+import { createEngine } from './log/engine.js';
 import { Retention } from './log/retention.js';
+import { Dispatcher } from './delivery/dispatch.js';
+import { Replayer, type ReplayFilter, type ReplayStatus } from './delivery/replay.js';
+import { NetworkGuard } from './delivery/networks.js';
+import { Bus } from './runtime/bus.js';
 import { createMetrics, type Metrics } from './runtime/metrics.js';
-import type { Principal } from './api/auth.js';
+import { prepare, type PublishItem } from './publish.js';
 import { VERSION, COMMIT } from './version.js';
+
+export type { PublishItem } from './publish.js';
 
 export interface AmeboOptions {
   /** Config file; null runs with an empty config (API objects only). */
@@ -33,24 +35,17 @@ export interface AmeboOptions {
   readonly listen?: string | undefined;
   readonly data?: string | undefined;
   readonly env?: NodeJS.ProcessEnv;
+  /** Time and timers (tests pass a fake clock). */
   readonly clock?: Clock;
   readonly random?: () => number;
   /**
    * The undici dispatcher webhooks go through. Default: a pooled Agent whose connector enforces
    * `delivery.networks`. A custom one bypasses that check for names (IP literals are still checked).
    */
-  readonly dispatcher?: Dispatcher;
+  readonly dispatcher?: HttpDispatcher;
   /** Where logs go (default stdout). Tests pass a sink. */
   readonly logDestination?: DestinationStream;
   readonly logLevel?: string;
-}
-
-/** One event of a publish request, before validation. */
-export interface PublishItem {
-  readonly action: unknown;
-  readonly payload: unknown;
-  readonly deduper?: unknown;
-  readonly sleep_until?: unknown;
 }
 
 export type PublishOutcome = { readonly ok: true; readonly event: StoredEvent; readonly duplicate: boolean } | { readonly ok: false; readonly error: AmeboError };
@@ -62,45 +57,57 @@ export interface ReloadState {
   last_error_at: string | null;
 }
 
+/** A gist as the front ends show it: with its attempts, and whether its subscription is gone. */
+export interface GistView {
+  readonly gist: Gist;
+  readonly attempts: readonly Attempt[];
+  /** Open, but its subscription is no longer in the config: its delivery waits until it returns. */
+  readonly orphaned: boolean;
+}
+
+/** What `/health` and the `stats` stream message report of the log and deliveries. */
+export interface Health extends LogStats {
+  /** HTTP attempts in flight in this process. */
+  readonly inflight: number;
+}
+
 /** What the HTTP API and other front ends use. */
 export interface Core {
   readonly options: AmeboOptions;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly store: Store;
   readonly registry: Registry;
-  readonly compiler: SchemaCompiler;
-  readonly appender: EventAppender;
-  readonly gists: GistLog;
-  readonly query: LogQuery;
-  readonly scheduler: Scheduler;
-  readonly replayer: Replayer;
-  readonly retention: Retention;
   readonly bus: Bus;
   readonly metrics: Metrics;
   readonly reloadState: ReloadState;
   readonly closing: boolean;
+  /** The engine's kind and the prefix of every webhook-id. */
+  readonly log: { readonly kind: LogEngine['kind']; readonly instanceId: string };
   /**
-   * Validates every item, then appends the valid ones in one transaction. With `atomic`, one invalid
+   * Validates every item, then appends the valid ones in one atomic write. With `atomic`, one invalid
    * item rejects the whole request and nothing is written.
    */
-  publish(items: readonly PublishItem[], principal: Principal, atomic: boolean): Promise<PublishOutcome[]>;
+  publish(items: readonly PublishItem[], caller: Caller, atomic: boolean): Promise<PublishOutcome[]>;
+  getEvent(caller: Caller, id: number): Promise<StoredEvent | undefined>;
+  listEvents(caller: Caller, filter: EventFilter, page: Page): Promise<Listing<StoredEvent>>;
+  getGist(caller: Caller, id: number): Promise<GistView | undefined>;
+  listGists(caller: Caller, filter: GistFilter, page: Page): Promise<Listing<GistView>>;
+  /** Delivers one gist again now. */
+  replayGist(caller: Caller, id: number): Promise<GistView>;
+  /** Counts (dry run) or starts a replay. */
+  startReplay(caller: Caller, filter: ReplayFilter, dryRun: boolean): Promise<{ replay: string | null; count: number; dry_run?: true }>;
+  replayStatus(caller: Caller, id: string): ReplayStatus | undefined;
+  health(): Promise<Health>;
   /** Loads the config file again and swaps it in if valid. */
   reload(): Promise<LoadResult>;
 }
 
-const MAX_SLEEP_S = 366 * 24 * 3600;
-
 /** Loads the config and opens the log. Throws AMEBO_ERR_CONFIG (with every message) on a bad config. */
 export async function createAmebo(options: AmeboOptions): Promise<Core & { close(): Promise<void> }> {
   const compiler = new SchemaCompiler();
-  const loaded = await loadConfig(options.configFile, {
-    compiler,
-    env: options.env,
-    listen: options.listen,
-    data: options.data,
-    optional: options.configOptional ?? false,
-  });
+  const load = () =>
+    loadConfig(options.configFile, { compiler, env: options.env, listen: options.listen, data: options.data, optional: options.configOptional ?? false });
+  const loaded = await load();
   if (!loaded.ok) throw amebo('AMEBO_ERR_CONFIG', `invalid configuration:\n  ${loaded.errors.join('\n  ')}`, { errors: loaded.errors });
   const config = loaded.config;
   const logger = pino(
@@ -110,47 +117,38 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
   for (const w of loaded.warnings) logger.warn(w);
 
   const clock = options.clock ?? systemClock;
-  const store = openStore({ dataDir: config.server.data, durability: config.server.durability, mapSizeBytes: config.server.map_size_bytes });
-  const components: Array<{ name: string; close: () => unknown }> = [{ name: 'log', close: () => store.close() }];
+  const engine = createEngine(config.server, clock);
+  const components: Array<{ name: string; close: () => unknown }> = [];
   try {
-    const registry = new Registry(store, compiler, config, () => clock.now());
+    await engine.start();
+    components.push({ name: 'log', close: () => engine.close() });
+    const registry = await Registry.open(engine.objects, compiler, config, () => clock.now());
+    components.push({ name: 'registry', close: () => registry.close() });
     for (const w of registry.snapshot.warnings) logger.warn(w);
-    const appender = new EventAppender(store, clock);
-    const gists = new GistLog(store);
-    const query = new LogQuery(store);
     const bus = new Bus();
     let guard = new NetworkGuard(config.networks);
     registry.onSwap((next) => {
       guard = new NetworkGuard(next.config.networks);
     });
-    const dispatcher =
+    const http =
       options.dispatcher ??
       new Agent({
         connections: 256,
         keepAliveTimeout: 10_000,
         connect: { timeout: 10_000, lookup: (host, opts, cb) => guard.lookup(host, opts, cb as never) },
       });
-    if (!options.dispatcher) components.push({ name: 'http-client', close: () => dispatcher.close() });
-    let scheduler: Scheduler | undefined;
-    const metrics = createMetrics({ backlog: () => scheduler?.backlog ?? 0, inflight: () => scheduler?.inflight ?? 0 });
-    scheduler = new Scheduler({
-      store,
-      gists,
-      registry,
-      dispatcher,
-      bus,
-      metrics,
-      logger,
-      clock,
-      random: options.random ?? Math.random,
-      instanceId: store.instanceId,
-      guard: () => guard,
+    if (!options.dispatcher) components.push({ name: 'http-client', close: () => http.close() });
+    let dispatcher: Dispatcher | undefined;
+    const metrics = createMetrics({
+      stats: () => engine.stats(),
+      inflight: () => dispatcher?.inflight ?? 0,
     });
-    const sched = scheduler;
-    components.push({ name: 'scheduler', close: () => sched.close(config.server.shutdown_timeout_ms) });
-    const replayer = new Replayer({ store, gists, query, appender, registry, scheduler, bus, clock, logger });
+    dispatcher = new Dispatcher({ engine, registry, http, bus, metrics, logger, clock, random: options.random ?? Math.random, guard: () => guard });
+    const running = dispatcher;
+    components.push({ name: 'dispatcher', close: () => running.close(registry.snapshot.config.server.shutdown_timeout_ms) });
+    const replayer = new Replayer({ engine, registry, bus, clock, logger });
     components.push({ name: 'replayer', close: () => replayer.close() });
-    const retention = new Retention(store, clock, logger, () => registry.snapshot.config.retention);
+    const retention = new Retention(engine, clock, logger, () => registry.snapshot.config.retention);
     components.push({ name: 'retention', close: () => retention.close() });
 
     const now = new Date(clock.now()).toISOString();
@@ -158,34 +156,72 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
     let closing = false;
     let closed: Promise<void> | null = null;
 
+    /** What an application may see: its own subscriptions (undefined: everything). */
+    const ownSubscriptions = (caller: Caller): ReadonlySet<string> | undefined =>
+      caller.kind === 'app' ? new Set([...registry.snapshot.subscriptions.values()].filter((s) => s.application === caller.app).map((s) => s.name)) : undefined;
+    const ownActions = (caller: Caller): ReadonlySet<string> | undefined =>
+      caller.kind === 'app' ? new Set([...registry.snapshot.actions.values()].filter((a) => a.application === caller.app).map((a) => a.name)) : undefined;
+    const view = async (gist: Gist, snap: Snapshot): Promise<GistView> => ({
+      gist,
+      attempts: await engine.gists.attempts(gist.id),
+      orphaned: (gist.state === 'pending' || gist.state === 'failed') && !snap.subscriptions.has(gist.subscription),
+    });
+    const visibleGist = async (caller: Caller, id: number): Promise<Gist | undefined> => {
+      const gist = await engine.gists.get(id);
+      const own = ownSubscriptions(caller);
+      return gist && (!own || own.has(gist.subscription)) ? gist : undefined;
+    };
+
     const core: Core & { close(): Promise<void> } = {
       options,
       logger,
       clock,
-      store,
       registry,
-      compiler,
-      appender,
-      gists,
-      query,
-      scheduler,
-      replayer,
-      retention,
       bus,
       metrics,
       reloadState,
+      log: { kind: engine.kind, instanceId: engine.instanceId },
       get closing() {
         return closing;
       },
-      publish: (items, principal, atomic) => publish(core, items, principal, atomic),
+      publish: (items, caller, atomic) => publish(items, caller, atomic),
+
+      async getEvent(caller, id) {
+        const event = await engine.events.get(id);
+        const own = ownActions(caller);
+        return event && (!own || own.has(event.action)) ? event : undefined;
+      },
+      listEvents: (caller, filter, page) => engine.events.list({ ...filter, actions: ownActions(caller) }, page),
+      async getGist(caller, id) {
+        const gist = await visibleGist(caller, id);
+        return gist ? view(gist, registry.snapshot) : undefined;
+      },
+      async listGists(caller, filter, page) {
+        const { items, total } = await engine.gists.list({ ...filter, subscriptions: ownSubscriptions(caller) }, page);
+        const snap = registry.snapshot;
+        return { items: await Promise.all(items.map((g) => view(g, snap))), total };
+      },
+      async replayGist(caller, id) {
+        const gist = await visibleGist(caller, id);
+        if (!gist) throw amebo('AMEBO_ERR_NOT_FOUND', `no gist with id ${id}`);
+        if (!registry.snapshot.subscriptions.has(gist.subscription)) {
+          throw amebo('AMEBO_ERR_CONFLICT', `subscription ${gist.subscription} no longer exists; restore it before replaying its gists`);
+        }
+        const [replayed] = await engine.gists.replay([{ gist: id }], clock.now());
+        return view(replayed ?? gist, registry.snapshot);
+      },
+      async startReplay(caller, filter, dryRun) {
+        const scoped = { ...filter, subscriptions: ownSubscriptions(caller) };
+        if (dryRun) return { replay: null, count: await replayer.count(scoped), dry_run: true };
+        return replayer.start(scoped, caller.kind === 'app' ? caller.app : null);
+      },
+      replayStatus: (caller, id) => replayer.status(id, caller.kind === 'app' ? caller.app : null),
+      async health() {
+        return { ...(await engine.stats()), inflight: running.inflight };
+      },
+
       async reload() {
-        let result: LoadResult = await loadConfig(options.configFile, {
-          compiler,
-          env: options.env,
-          listen: options.listen,
-          data: options.data,
-          optional: options.configOptional ?? false,
-        });
+        let result: LoadResult = await load();
         const at = new Date(clock.now()).toISOString();
         if (result.ok) {
           const breaking = breakingReload(registry.snapshot, result.config);
@@ -226,96 +262,53 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         return closed;
       },
     };
-    scheduler.start();
+
+    async function publish(items: readonly PublishItem[], caller: Caller, atomic: boolean): Promise<PublishOutcome[]> {
+      if (closing) throw amebo('AMEBO_ERR_SHUTTING_DOWN');
+      const snap = registry.snapshot;
+      const at = clock.now();
+      const prepared = items.map((item) => {
+        try {
+          return prepare(item, snap, caller, at);
+        } catch (err) {
+          if (!isAmeboError(err)) throw err;
+          metrics.publishRejected.inc({ reason: err.code });
+          return { ok: false, error: err } as const;
+        }
+      });
+      const inputs = prepared.filter((p) => !('ok' in p));
+      if (atomic && inputs.length !== prepared.length) {
+        return prepared.map((p) => ('ok' in p ? p : { ok: false, error: amebo('AMEBO_ERR_BATCH_ABORTED') }));
+      }
+      const appended = inputs.length > 0 ? await engine.events.append(inputs as Exclude<(typeof prepared)[number], { ok: false }>[]) : [];
+      let i = 0;
+      const result: PublishOutcome[] = [];
+      const perAction = new Map<string, number>();
+      for (const p of prepared) {
+        if ('ok' in p) {
+          result.push(p);
+          continue;
+        }
+        const out = appended[i++]!;
+        if (!out.duplicate) {
+          perAction.set(out.event.action, (perAction.get(out.event.action) ?? 0) + 1);
+          if (bus.size > 0) bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists });
+        }
+        result.push({ ok: true, event: out.event, duplicate: out.duplicate });
+      }
+      for (const [action, n] of perAction) metrics.eventsPublished.inc({ action }, n);
+      return result;
+    }
+
+    running.start();
     retention.start();
-    logger.info({ version: VERSION, commit: COMMIT, data: config.server.data, durability: config.server.durability, config: config.file }, 'amebo core started');
+    logger.info({ version: VERSION, commit: COMMIT, log: engine.kind, data: config.server.data, durability: config.server.durability, config: config.file }, 'amebo core started');
     return core;
   } catch (err) {
     for (const c of [...components].reverse()) await Promise.resolve(c.close()).catch(() => undefined);
+    if (components.length === 0) await engine.close().catch(() => undefined);
     throw err;
   }
-}
-
-async function publish(core: Core, items: readonly PublishItem[], principal: Principal, atomic: boolean): Promise<PublishOutcome[]> {
-  if (core.closing) throw amebo('AMEBO_ERR_SHUTTING_DOWN');
-  const snap = core.registry.snapshot;
-  const now = core.clock.now();
-  const outcomes: Array<PublishOutcome | AppendInput> = items.map((item) => {
-    try {
-      return prepare(item, snap, principal, now);
-    } catch (err) {
-      if (!isAmeboError(err)) throw err;
-      core.metrics.publishRejected.inc({ reason: err.code });
-      return { ok: false, error: err } as PublishOutcome;
-    }
-  });
-  const inputs = outcomes.filter((o): o is AppendInput => !('ok' in o));
-  if (atomic && inputs.length !== outcomes.length) {
-    return outcomes.map((o) => ('ok' in o ? o : { ok: false, error: amebo('AMEBO_ERR_BATCH_ABORTED') }));
-  }
-  let appended: AppendOutput[] = [];
-  if (inputs.length > 0) appended = await core.appender.append(inputs);
-  let i = 0;
-  const result: PublishOutcome[] = [];
-  const perAction = new Map<string, number>();
-  for (const o of outcomes) {
-    if ('ok' in o) {
-      result.push(o);
-      continue;
-    }
-    const out = appended[i++]!;
-    if (!out.duplicate) {
-      core.scheduler.enqueue(out.gists);
-      perAction.set(out.event.action, (perAction.get(out.event.action) ?? 0) + 1);
-      if (core.bus.size > 0) {
-        core.bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists.length });
-      }
-    }
-    result.push({ ok: true, event: out.event, duplicate: out.duplicate });
-  }
-  for (const [action, n] of perAction) core.metrics.eventsPublished.inc({ action }, n);
-  return result;
-}
-
-function prepare(item: PublishItem, snap: Core['registry']['snapshot'], principal: Principal, now: number): AppendInput {
-  if (typeof item !== 'object' || item === null) throw amebo('AMEBO_ERR_VALIDATION', 'each event must be an object with "action" and "payload"');
-  if (typeof item.action !== 'string' || item.action === '') throw amebo('AMEBO_ERR_VALIDATION', '"action" must be a non-empty string', { field: 'action' });
-  const action = snap.actions.get(item.action);
-  if (!action) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `unknown action "${item.action}"; register it with POST /v1/actions or in amebo.yaml`);
-  if (principal.kind === 'app' && principal.app !== action.application) {
-    throw amebo('AMEBO_ERR_FORBIDDEN', `application ${principal.app} may not publish ${action.name} (it belongs to ${action.application})`);
-  }
-  if (item.payload === undefined) throw amebo('AMEBO_ERR_VALIDATION', '"payload" is required', { field: 'payload' });
-  const violations: Violation[] | null = action.validator.validate(item.payload);
-  if (violations) {
-    throw amebo(
-      'AMEBO_ERR_SCHEMA_INVALID',
-      `payload does not match the schema of ${action.name}: ${violations.map((v) => `${v.pointer} ${v.message}`).join('; ')}`,
-      { action: action.name, violations },
-    );
-  }
-  let deduper: string | undefined;
-  if (item.deduper !== undefined && item.deduper !== null) {
-    if (typeof item.deduper !== 'string' || item.deduper.length === 0 || item.deduper.length > 256) {
-      throw amebo('AMEBO_ERR_VALIDATION', '"deduper" must be a string of 1 to 256 characters', { field: 'deduper' });
-    }
-    deduper = item.deduper;
-  }
-  let deliverAfter: number | undefined;
-  if (item.sleep_until !== undefined && item.sleep_until !== null) {
-    const s = item.sleep_until;
-    if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || s > MAX_SLEEP_S) {
-      throw amebo('AMEBO_ERR_VALIDATION', `"sleep_until" must be a number of seconds from 0 to ${MAX_SLEEP_S}`, { field: 'sleep_until' });
-    }
-    if (s > 0) deliverAfter = now + Math.round(s * 1000);
-  }
-  return {
-    action: action.name,
-    payload_json: JSON.stringify(item.payload),
-    deduper,
-    deliver_after: deliverAfter,
-    subscriptions: (snap.byAction.get(action.name) ?? []).map((s) => s.name),
-  };
 }
 
 export type { ResolvedConfig };

@@ -28,6 +28,7 @@ const REGISTRY = {
   AMEBO_ERR_SCHEMA_INVALID: { status: 422, exit: 1, message: 'payload does not match the action schema' },
   AMEBO_ERR_TIMEOUT: { status: 408, exit: 1, message: 'request timed out' },
   AMEBO_ERR_SHUTTING_DOWN: { status: 503, exit: 1, message: 'amebo is shutting down' },
+  AMEBO_ERR_STALE_LEASE: { status: 409, exit: 1, message: 'the lease on this gist is no longer held' },
   AMEBO_ERR_STORAGE_FULL: { status: 507, exit: 1, message: 'storage is full: the event log cannot grow' },
   AMEBO_ERR_CONFIG: { status: 500, exit: 1, message: 'invalid configuration' },
   AMEBO_ERR_DATA_DIR: { status: 500, exit: 1, message: 'the data directory cannot be used' },

@@ -120,9 +120,44 @@ export type BusMessage =
       readonly at: string;
     };
 
-/** The clock every time-dependent piece takes, so tests can drive time. */
-export interface Clock {
-  now(): number;
+/**
+ * Who is asking: the admin (or a trusted loopback client when no admin token is set), or one
+ * application, which may see and change only its own actions, events and subscriptions.
+ */
+export type Caller = { readonly kind: 'admin' } | { readonly kind: 'open' } | { readonly kind: 'app'; readonly app: string };
+
+/** A timer of a Clock. */
+export interface Timer {
+  unref?(): unknown;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/**
+ * Time, as every time-dependent piece takes it: the current time and timers on the same clock, so a
+ * test can drive both (test/helpers/fake-clock.ts) and policy over time runs without real waits.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): Timer;
+  clearTimeout(timer: Timer): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = clock.setTimeout(done, Math.max(0, ms));
+    timer.unref?.();
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

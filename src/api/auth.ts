@@ -8,9 +8,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { amebo } from '../errors.js';
 import type { Snapshot } from '../config/registry.js';
-import type { Application } from '../types.js';
+import type { Application, Caller } from '../types.js';
 
-export type Principal = { readonly kind: 'admin' } | { readonly kind: 'open' } | { readonly kind: 'app'; readonly app: string };
+/** The caller as the API resolved it (the core's `Caller`). */
+export type Principal = Caller;
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
 export function isLoopback(address: string | undefined): boolean {

@@ -1,7 +1,6 @@
 /** Public shapes of stored objects. Secrets never leave through here. */
 import type { Action, Application, StoredEvent, Subscription } from '../types.js';
-import type { GistRow } from '../log/store.js';
-import type { Attempt } from '../types.js';
+import type { GistView } from '../amebo.js';
 import { formatDuration } from '../config/units.js';
 import type { WireGist } from '../client/types.js';
 
@@ -48,7 +47,7 @@ export function eventJson(e: StoredEvent): string {
 }
 
 /** The wire shape is the client's WireGist, so the daemon and its clients cannot drift apart. */
-export function presentGist(row: GistRow, attempts: readonly Attempt[]): WireGist {
+export function presentGist({ gist: row, attempts, orphaned }: GistView): WireGist {
   return {
     id: row.id,
     event_id: row.event_id,
@@ -60,9 +59,9 @@ export function presentGist(row: GistRow, attempts: readonly Attempt[]): WireGis
     created_at: new Date(row.created).toISOString(),
     updated_at: new Date(row.updated).toISOString(),
     replays: row.replays,
-    orphaned: row.orphaned ?? false,
-    last_status: row.last_status ?? null,
-    last_error: row.last_error ?? null,
+    orphaned,
+    last_status: row.last_status,
+    last_error: row.last_error,
     attempts: attempts.map((a) => ({
       n: a.n,
       at: a.at,

@@ -52,7 +52,9 @@ export class StreamHub {
 
   constructor(private readonly core: Core) {
     this.#unsubscribe = core.bus.subscribe((m) => this.#onMessage(m));
-    this.#statsTimer = setInterval(() => this.#stats(), 1000);
+    this.#statsTimer = setInterval(() => {
+      this.#stats().catch(() => undefined);
+    }, 1000);
     this.#statsTimer.unref();
     this.#heartbeat = setInterval(() => this.#broadcastRaw(': ping\n\n'), HEARTBEAT_MS);
     this.#heartbeat.unref();
@@ -153,16 +155,17 @@ export class StreamHub {
     for (const c of this.#clients) this.#write(c, text);
   }
 
-  #stats(): void {
+  async #stats(): Promise<void> {
     const w = this.#window;
     this.#window = { published: 0, delivered: 0, failed: 0 };
     if (this.#clients.size === 0) return;
+    const health = await this.core.health();
     const stats = {
       published_per_s: w.published,
       delivered_per_s: w.delivered,
       failed_per_s: w.failed,
-      backlog: this.core.scheduler.backlog,
-      inflight: this.core.scheduler.inflight,
+      backlog: health.backlog,
+      inflight: health.inflight,
       at: new Date(this.core.clock.now()).toISOString(),
     };
     const text = `event: stats\ndata: ${JSON.stringify(stats)}\n\n`;

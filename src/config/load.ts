@@ -17,7 +17,7 @@ import { parseDuration, parseListen, parseSize } from './units.js';
 import { expandEnv, forbiddenKeys } from './expand.js';
 import { readSchemaFile } from './schema-file.js';
 import { resolveHandler } from './handler.js';
-import type { RetentionPolicy } from '../log/retention.js';
+import type { RetentionPolicy } from '../log/contract.js';
 import { parseCidr } from '../delivery/networks.js';
 
 /** Settings of the daemon itself. */

@@ -1,11 +1,13 @@
 /**
  * The objects in force: those declared in amebo.yaml merged with those created through the API (kept
- * in the data dir). Readers take `registry.snapshot`, an immutable view; every change builds a new
- * snapshot and swaps it in one assignment, so a publish sees either the old world or the new one.
+ * in the engine's object store). Readers take `registry.snapshot`, an immutable view; every change
+ * builds a new snapshot and swaps it in one assignment, so a publish sees either the old world or the
+ * new one. API objects change only through the store's watch, this process's own writes included, so
+ * a change made by another instance sharing the store takes effect the same way.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Action, Application, JsonSchema, Subscription } from '../types.js';
-import type { Store } from '../log/store.js';
+import type { ObjectChange, ObjectKind, ObjectStore } from '../log/contract.js';
 import type { PayloadValidator, SchemaCompiler } from '../schema/compile.js';
 import { amebo, isAmeboError } from '../errors.js';
 import type { ResolvedAction, ResolvedConfig } from './load.js';
@@ -30,33 +32,57 @@ export interface Snapshot {
   readonly warnings: readonly string[];
 }
 
-type Kind = 'application' | 'action' | 'subscription';
+type Kind = ObjectKind;
 
 export function secretDigest(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
 export class Registry {
-  #snapshot: Snapshot;
+  #snapshot!: Snapshot;
   #api = { application: new Map<string, Application>(), action: new Map<string, Action>(), subscription: new Map<string, Subscription>() };
+  /** Revision of each API object in the store, for compare-and-swap writes. */
+  readonly #revisions = new Map<string, number>();
+  #unwatch: (() => void) | null = null;
   readonly #listeners = new Set<(next: Snapshot, previous: Snapshot) => void>();
   /** Each API action's validator (or why it does not compile), so a rebuild compiles nothing again. */
   readonly #compiled = new WeakMap<Action, PayloadValidator | string>();
 
-  constructor(
-    private readonly store: Store,
+  private constructor(
+    private readonly objects: ObjectStore,
     private readonly compiler: SchemaCompiler,
-    config: ResolvedConfig,
-    private readonly now: () => number = Date.now,
-  ) {
-    for (const { key, value } of store.objects.getRange()) {
-      const kind = key[0] as Kind;
-      // Objects are kept as JSON text: msgpack (lmdb-js's encoding) renames a key "__proto__", which
-      // schemas may name. Rows of older data dirs are still msgpack objects.
-      const object: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-      if (kind in this.#api) (this.#api[kind] as Map<string, unknown>).set(key[1], object);
+    private readonly now: () => number,
+  ) {}
+
+  /** Reads the API objects from the store, builds the first snapshot, and follows the store's changes. */
+  static async open(objects: ObjectStore, compiler: SchemaCompiler, config: ResolvedConfig, now: () => number = Date.now): Promise<Registry> {
+    const registry = new Registry(objects, compiler, now);
+    for (const o of await objects.list()) registry.#set(o.kind, o.name, o.value, o.revision);
+    registry.#snapshot = registry.#build(config);
+    registry.#unwatch = objects.watch((change) => registry.#onChange(change));
+    return registry;
+  }
+
+  /** Stops following the store. */
+  close(): void {
+    this.#unwatch?.();
+    this.#unwatch = null;
+  }
+
+  #set(kind: Kind, name: string, value: unknown, revision: number): void {
+    const map = this.#api[kind] as Map<string, unknown>;
+    if (value === null) {
+      map.delete(name);
+      this.#revisions.delete(`${kind}:${name}`);
+    } else {
+      map.set(name, value);
+      this.#revisions.set(`${kind}:${name}`, revision);
     }
-    this.#snapshot = this.#build(config);
+  }
+
+  #onChange(change: ObjectChange): void {
+    this.#set(change.kind, change.name, change.value, change.revision);
+    this.#swap(this.#build(this.#snapshot.config));
   }
 
   get snapshot(): Snapshot {
@@ -150,16 +176,12 @@ export class Registry {
     }
   }
 
+  /** Writes through the store; the snapshot changes when the store's watch reports the write. */
   async #persist(kind: Kind, name: string, value: Application | Action | Subscription | null): Promise<void> {
-    const key: [string, string] = [kind, name];
-    await this.store.commit(() => {
-      if (value === null) this.store.objects.removeSync(key);
-      else this.store.objects.putSync(key, JSON.stringify(value));
-    });
-    const map = this.#api[kind] as Map<string, unknown>;
-    if (value === null) map.delete(name);
-    else map.set(name, value);
-    this.#swap(this.#build(this.#snapshot.config));
+    const revision = this.#revisions.get(`${kind}:${name}`) ?? null;
+    if (value === null) {
+      if (revision !== null) await this.objects.delete(kind, name, revision);
+    } else await this.objects.put(kind, name, value, revision);
   }
 
   async createApplication(input: { name: string; address: string; secret: string }): Promise<Application> {

@@ -13,7 +13,13 @@ export interface Metrics {
   readonly streamClients: Gauge;
 }
 
-export function createMetrics(collect: { backlog: () => number; inflight: () => number }): Metrics {
+/** What the gauges read when they are scraped. */
+export interface MetricSources {
+  readonly stats: () => Promise<{ readonly backlog: number }>;
+  readonly inflight: () => number;
+}
+
+export function createMetrics(sources: MetricSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'amebo_process_' });
   return {
@@ -37,8 +43,8 @@ export function createMetrics(collect: { backlog: () => number; inflight: () => 
       name: 'amebo_backlog',
       help: 'Gists waiting for delivery (pending or failed with retries left)',
       registers: [registry],
-      collect() {
-        this.set(collect.backlog());
+      async collect() {
+        this.set((await sources.stats()).backlog);
       },
     }),
     inflight: new Gauge({
@@ -46,7 +52,7 @@ export function createMetrics(collect: { backlog: () => number; inflight: () => 
       help: 'Delivery attempts in flight',
       registers: [registry],
       collect() {
-        this.set(collect.inflight());
+        this.set(sources.inflight());
       },
     }),
     configReloads: new Counter({ name: 'amebo_config_reloads_total', help: 'Config reloads by result (ok, rejected)', labelNames: ['result'], registers: [registry] }),

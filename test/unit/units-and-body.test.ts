@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration, parseListen, parseSize } from '../../src/config/units.js';
 import { maxDepth } from '../../src/api/body.js';
 import { resolveHandler } from '../../src/config/handler.js';
-import { DueQueue } from '../../src/delivery/due-queue.js';
 import { signatureHeaders, signingKey } from '../../src/delivery/sign.js';
 import { Webhook } from 'standardwebhooks';
 
@@ -45,18 +44,6 @@ describe('resolveHandler', () => {
     expect(resolveHandler('/h', undefined).ok).toBe(false);
     expect(resolveHandler('file:///etc/passwd', undefined).ok).toBe(false);
     expect(resolveHandler('http://user:pw@x.example/', undefined).ok).toBe(false);
-  });
-});
-
-describe('DueQueue', () => {
-  it('pops by due time then id, and moves re-queued ids', () => {
-    const q = new DueQueue();
-    q.push(3, 30);
-    q.push(1, 10);
-    q.push(2, 10);
-    q.push(1, 40);
-    expect(q.size).toBe(3);
-    expect([q.pop()?.id, q.pop()?.id, q.pop()?.id, q.pop()]).toEqual([2, 3, 1, undefined]);
   });
 });
 

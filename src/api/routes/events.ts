@@ -5,15 +5,8 @@ import { idParam, objectBody, pageOf, timeParam } from '../params.js';
 import { eventJson } from '../present.js';
 import { amebo } from '../../errors.js';
 import type { PublishItem, PublishOutcome } from '../../amebo.js';
-import type { Principal } from '../auth.js';
-import type { Core } from '../../amebo.js';
 
 const MAX_BATCH = 10_000;
-
-function ownActions(core: Core, principal: Principal): ReadonlySet<string> | undefined {
-  if (principal.kind !== 'app') return undefined;
-  return new Set([...core.registry.snapshot.actions.values()].filter((a) => a.application === principal.app).map((a) => a.name));
-}
 
 function outcomeJson(o: PublishOutcome): string {
   if (o.ok) return `{"status":${o.duplicate ? 200 : 201},"data":${eventJson(o.event)}}`;
@@ -48,16 +41,16 @@ export function eventRoutes(router: Router): void {
     return { status: 201, raw: `{"data":[${outcomes.map(outcomeJson).join(',')}]}` };
   });
 
-  router.on('GET', '/v1/events', ({ core, url, principal }): Reply => {
+  router.on('GET', '/v1/events', async ({ core, url, principal }): Promise<Reply> => {
     const { page, per_page } = pageOf(url);
     const order = url.searchParams.get('order');
     if (order !== null && order !== 'asc' && order !== 'desc') throw amebo('AMEBO_ERR_VALIDATION', 'order must be asc or desc', { field: 'order' });
-    const { items, total } = core.query.events(
+    const { items, total } = await core.listEvents(
+      principal,
       {
         action: url.searchParams.get('action') || undefined,
         from: timeParam(url.searchParams.get('from'), 'from'),
         to: timeParam(url.searchParams.get('to'), 'to'),
-        actions: ownActions(core, principal),
         order: order === 'desc' ? 'desc' : 'asc',
       },
       { page, per_page },
@@ -65,11 +58,10 @@ export function eventRoutes(router: Router): void {
     return { status: 200, raw: `{"data":[${items.map(eventJson).join(',')}],"meta":{"total":${total},"page":${page},"per_page":${per_page}}}` };
   });
 
-  router.on('GET', '/v1/events/:id', ({ core, params, principal }): Reply => {
+  router.on('GET', '/v1/events/:id', async ({ core, params, principal }): Promise<Reply> => {
     const id = idParam(params['id'], 'event');
-    const event = core.query.event(id);
-    const own = ownActions(core, principal);
-    if (!event || (own && !own.has(event.action))) throw amebo('AMEBO_ERR_NOT_FOUND', `no event with id ${id}`);
+    const event = await core.getEvent(principal, id);
+    if (!event) throw amebo('AMEBO_ERR_NOT_FOUND', `no event with id ${id}`);
     return { status: 200, raw: `{"data":${eventJson(event)}}` };
   });
 }

@@ -2,7 +2,6 @@
 import type { Router } from '../router.js';
 import { data } from '../http.js';
 import { VERSION, COMMIT } from '../../version.js';
-import { fileBytes, liveBytes } from '../../log/retention.js';
 
 const started = Date.now();
 
@@ -10,9 +9,10 @@ export function healthRoutes(router: Router): void {
   router.on(
     'GET',
     '/health',
-    ({ core }) => {
+    async ({ core }) => {
       const snap = core.registry.snapshot;
       const r = core.reloadState;
+      const h = await core.health();
       return data({
         status: core.closing ? 'closing' : 'ok',
         version: VERSION,
@@ -30,10 +30,11 @@ export function healthRoutes(router: Router): void {
           subscriptions: snap.subscriptions.size,
           warnings: snap.warnings,
         },
-        storage: { file_bytes: fileBytes(core.store), live_bytes: liveBytes(core.store), data: snap.config.server.data },
-        backlog: core.scheduler.backlog,
-        inflight: core.scheduler.inflight,
-        events: core.query.eventCount(),
+        log: { engine: h.engine, ...h.storage, backlog_by_subscription: h.backlog_by_subscription },
+        storage: h.storage,
+        backlog: h.backlog,
+        inflight: h.inflight,
+        events: h.events,
       });
     },
     { public: true },

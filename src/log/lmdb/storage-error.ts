@@ -1,5 +1,5 @@
 /** Maps LMDB and file-system write failures to registry errors. */
-import { amebo, isAmeboError } from '../errors.js';
+import { amebo, isAmeboError } from '../../errors.js';
 
 /** errno values that mean the disk (or quota) is full, or the write failed at the device. */
 const FULL_ERRNO = new Set([28 /* ENOSPC */, 122 /* EDQUOT */, 5 /* EIO: what a full tmpfs or a failing disk returns */]);

@@ -11,7 +11,7 @@
  * those into shared commits itself), and the promise resolves once the commit is flushed to disk; its
  * overlapping sync keeps the file consistent through a power loss.
  */
-import type { Store } from './store.js';
+import type { RootDatabase } from 'lmdb';
 import { storageError } from './storage-error.js';
 
 interface Pending {
@@ -24,7 +24,15 @@ export class Committer {
   #queue: Pending[] = [];
   #scheduled = false;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly root: RootDatabase,
+    private readonly durability: 'commit' | 'fsync',
+  ) {}
+
+  /** Resolves when everything committed so far is durable under the configured setting. */
+  async durable(): Promise<void> {
+    if (this.durability === 'fsync') await this.root.flushed;
+  }
 
   /**
    * Runs `work` inside the next group transaction and resolves with its result once committed.
@@ -32,7 +40,7 @@ export class Committer {
    * work queued before it.
    */
   commit<T>(work: () => T): Promise<T> {
-    if (this.store.durability === 'fsync') return this.#commitFlushed(work);
+    if (this.durability === 'fsync') return this.#commitFlushed(work);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
@@ -44,8 +52,8 @@ export class Committer {
 
   async #commitFlushed<T>(work: () => T): Promise<T> {
     try {
-      const result = await this.store.env.transaction(work);
-      await this.store.durable();
+      const result = await this.root.transaction(work);
+      await this.durable();
       return result;
     } catch (err) {
       throw await storageError(err);
@@ -59,7 +67,7 @@ export class Committer {
     if (batch.length === 0) return;
     const results: unknown[] = new Array(batch.length);
     try {
-      this.store.env.transactionSync(() => {
+      this.root.transactionSync(() => {
         for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.work();
       });
     } catch {
@@ -74,7 +82,7 @@ export class Committer {
   #alone(p: Pending): void {
     let result: unknown;
     try {
-      this.store.env.transactionSync(() => {
+      this.root.transactionSync(() => {
         result = p.work();
       });
     } catch (err) {
@@ -86,7 +94,7 @@ export class Committer {
 
   async #settle(batch: readonly Pending[], results: readonly unknown[]): Promise<void> {
     try {
-      await this.store.durable();
+      await this.durable();
     } catch (err) {
       const e = await storageError(err);
       for (const p of batch) p.reject(e);

@@ -1,0 +1,12 @@
+/**
+ * Chooses and builds the storage engine the config asks for. LMDB, in the data dir, is the default
+ * and today's only engine; the contract (contract.ts) is what a second one implements.
+ */
+import type { Clock } from '../types.js';
+import type { ServerSettings } from '../config/load.js';
+import type { LogEngine } from './contract.js';
+import { LmdbEngine } from './lmdb/index.js';
+
+export function createEngine(server: ServerSettings, clock: Clock): LogEngine {
+  return new LmdbEngine({ dataDir: server.data, durability: server.durability, mapSizeBytes: server.map_size_bytes, clock });
+}

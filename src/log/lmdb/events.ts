@@ -1,0 +1,161 @@
+/**
+ * The event log of the LMDB engine. One transaction appends a batch of events with all their gists
+ * and queue entries; concurrent appends share commits (group commit, committer.ts). Reads stream from
+ * LMDB cursors in key order; nothing loads the whole log into memory.
+ */
+import type { Clock, StoredEvent } from '../../types.js';
+import type { AppendInput, AppendOutput, EventFilter, EventLog, Listing, Page } from '../contract.js';
+import type { Committer } from './committer.js';
+import type { Env } from './env.js';
+import type { IdSource } from './ids.js';
+import type { LeaseTable } from './delivery.js';
+import { toStoredEvent, type EventRow, type GistRow } from './rows.js';
+import { addBacklog } from './backlog.js';
+
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** Rows a scan reads between yields to the event loop, so a long replay never stalls the daemon. */
+const YIELD_EVERY = 2_000;
+
+export class LmdbEventLog implements EventLog {
+  constructor(
+    private readonly env: Env,
+    private readonly committer: Committer,
+    private readonly ids: IdSource,
+    private readonly leases: LeaseTable,
+    private readonly clock: Clock,
+  ) {}
+
+  async append(inputs: readonly AppendInput[]): Promise<AppendOutput[]> {
+    const touched = new Set<string>();
+    const out = await this.committer.commit(() => {
+      const deltas = new Map<string, number>();
+      const results = inputs.map((input) => this.#appendOne(input, deltas));
+      addBacklog(this.env, deltas);
+      for (const sub of deltas.keys()) touched.add(sub);
+      return results;
+    });
+    for (const sub of touched) this.leases.wake(sub);
+    return out;
+  }
+
+  #appendOne(input: AppendInput, deltas: Map<string, number>): AppendOutput {
+    const { env } = this;
+    if (input.deduper !== undefined) {
+      const existing = env.dedupe.get([input.action, input.deduper]);
+      if (existing !== undefined) {
+        const row = env.events.get(existing);
+        if (row) return { event: toStoredEvent(row), duplicate: true, gists: 0 };
+      }
+    }
+    const { id, ts } = this.ids.nextEvent(this.clock.now());
+    const row: EventRow = { id, action: input.action, ts, payload: input.payload_json };
+    if (input.deduper !== undefined) row.deduper = input.deduper;
+    if (input.deliver_after !== undefined) row.after = input.deliver_after;
+    env.events.putSync(id, row);
+    env.byAction.putSync([input.action, id], null);
+    if (input.deduper !== undefined) env.dedupe.putSync([input.action, input.deduper], id);
+
+    const due = input.deliver_after ?? ts;
+    for (const subscription of input.subscriptions) {
+      const gistId = this.ids.nextGist();
+      const gist: GistRow = {
+        id: gistId,
+        event_id: id,
+        action: input.action,
+        subscription,
+        state: 'pending',
+        attempts: 0,
+        retry_base: 0,
+        next_at: due,
+        created: ts,
+        updated: ts,
+        replays: 0,
+      };
+      env.gists.putSync(gistId, gist);
+      env.open.putSync(gistId, [subscription, due]);
+      env.due.putSync([subscription, 0, due, gistId], null);
+      env.gistIndex.putSync(['e', id, gistId], null);
+      env.gistIndex.putSync(['s', subscription, gistId], null);
+      deltas.set(subscription, (deltas.get(subscription) ?? 0) + 1);
+    }
+    return { event: toStoredEvent(row), duplicate: false, gists: input.subscriptions.length };
+  }
+
+  async get(id: number): Promise<StoredEvent | undefined> {
+    const row = this.env.events.get(id);
+    return row ? toStoredEvent(row) : undefined;
+  }
+
+  async list(filter: EventFilter, page: Page): Promise<Listing<StoredEvent>> {
+    const skip = (page.page - 1) * page.per_page;
+    const items: StoredEvent[] = [];
+    let total = 0;
+    for (const id of this.#ids(filter)) {
+      if (total >= skip && items.length < page.per_page) {
+        const row = this.env.events.get(id);
+        if (row) items.push(toStoredEvent(row));
+      }
+      total++;
+    }
+    return { items, total };
+  }
+
+  async *scan(filter: EventFilter): AsyncGenerator<StoredEvent> {
+    let n = 0;
+    for (const id of this.#ids(filter)) {
+      const row = this.env.events.get(id);
+      if (row) yield toStoredEvent(row);
+      if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** The id range [first, last] of events whose time is within [from, to]; null when empty. */
+  idRange(from: number | undefined, to: number | undefined): [number, number] | null {
+    const first = from === undefined ? 1 : this.#firstIdAtOrAfter(from);
+    const last = to === undefined ? MAX_ID : this.#firstIdAtOrAfter(to + 1) - 1;
+    return first > last ? null : [first, last];
+  }
+
+  /**
+   * The smallest id whose event time is >= ts (or one past the last id). Event times never decrease
+   * with ids, so a binary search over the id space finds it in O(log n) cursor seeks.
+   */
+  #firstIdAtOrAfter(ts: number): number {
+    let lo = 1;
+    let hi = this.ids.lastEvent() + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.#firstRowFrom(mid);
+      if (row === undefined || row.ts >= ts) hi = mid;
+      else lo = row.id + 1;
+    }
+    return lo;
+  }
+
+  #firstRowFrom(id: number): EventRow | undefined {
+    for (const { value } of this.env.events.getRange({ start: id, limit: 1 })) return value;
+    return undefined;
+  }
+
+  /** Event ids matching a filter, in id order (or reverse), streamed. */
+  *#ids(filter: EventFilter): Generator<number> {
+    const range = this.idRange(filter.from, filter.to);
+    if (!range) return;
+    const [first, last] = range;
+    const reverse = filter.order === 'desc';
+    if (filter.action !== undefined) {
+      if (filter.actions && !filter.actions.has(filter.action)) return;
+      const opts = reverse
+        ? { start: [filter.action, last], end: [filter.action, first - 1], reverse: true }
+        : { start: [filter.action, first], end: [filter.action, last + 1] };
+      for (const key of this.env.byAction.getKeys(opts as never)) yield (key as [string, number])[1];
+      return;
+    }
+    const opts = reverse ? { start: last, end: first - 1, reverse: true } : { start: first, end: last + 1 };
+    if (!filter.actions) {
+      for (const key of this.env.events.getKeys(opts)) yield key as number;
+      return;
+    }
+    for (const { key, value } of this.env.events.getRange(opts)) if (filter.actions.has(value.action)) yield key;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Gists and their attempts in the LMDB engine. Every change is a read-modify-write inside one
+ * transaction, so it always starts from the latest row, and it moves the gist's entry in the delivery
+ * queue (`due`), its open entry and its subscription's count in the same transaction.
+ */
+import type { Attempt } from '../../types.js';
+import { amebo } from '../../errors.js';
+import { outcomeOf, type AttemptRecord, type Gist, type GistFilter, type GistStore, type Lease, type Listing, type Page, type ReplayTarget, type Transition } from '../contract.js';
+import type { Committer } from './committer.js';
+import type { Env } from './env.js';
+import type { IdSource } from './ids.js';
+import type { LeaseTable } from './delivery.js';
+import type { LmdbEventLog } from './events.js';
+import { laneOf, toAttempt, toGist, type GistRow } from './rows.js';
+import { addBacklog } from './backlog.js';
+
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+const YIELD_EVERY = 2_000;
+const STALE = Symbol('stale');
+
+const isOpen = (row: GistRow) => row.state === 'pending' || row.state === 'failed';
+
+export class LmdbGistStore implements GistStore {
+  constructor(
+    private readonly env: Env,
+    private readonly committer: Committer,
+    private readonly ids: IdSource,
+    private readonly leases: LeaseTable,
+    private readonly events: LmdbEventLog,
+  ) {}
+
+  async get(id: number): Promise<Gist | undefined> {
+    const row = this.env.gists.get(id);
+    return row ? toGist(row) : undefined;
+  }
+
+  async attempts(id: number): Promise<Attempt[]> {
+    const out: Attempt[] = [];
+    for (const { key, value } of this.env.attempts.getRange({ start: [id, 0], end: [id, MAX_ID] })) out.push(toAttempt(id, key[1], value));
+    return out;
+  }
+
+  async list(filter: GistFilter, page: Page): Promise<Listing<Gist>> {
+    const skip = (page.page - 1) * page.per_page;
+    const items: Gist[] = [];
+    let total = 0;
+    for (const row of this.#rows(filter)) {
+      if (total >= skip && items.length < page.per_page) items.push(toGist(row));
+      total++;
+    }
+    return { items, total };
+  }
+
+  async *scan(filter: GistFilter): AsyncGenerator<Gist> {
+    let n = 0;
+    for (const row of this.#rows(filter)) {
+      yield toGist(row);
+      if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async ofEvent(event: number): Promise<Gist[]> {
+    const out: Gist[] = [];
+    for (const id of this.#indexed(['e', event])) {
+      const row = this.env.gists.get(id);
+      if (row) out.push(toGist(row));
+    }
+    return out;
+  }
+
+  async record(lease: Lease, attempt: AttemptRecord, next: Transition): Promise<Gist> {
+    const { env } = this;
+    const id = lease.gist.id;
+    const result = await this.committer.commit(() => {
+      const row = env.gists.get(id);
+      // Refused without aborting the shared transaction: another holder (or a replay) moved the gist on.
+      if (!row || !isOpen(row) || row.attempts !== lease.gist.attempts || !this.leases.holds(id, lease.token)) return STALE;
+      const n = row.attempts + 1;
+      env.attempts.putSync([id, n], {
+        at: attempt.at,
+        status: attempt.status,
+        ms: attempt.duration_ms,
+        error: attempt.error,
+        response: attempt.response,
+        outcome: outcomeOf(next),
+        replay: attempt.replay,
+      });
+      env.due.removeSync([row.subscription, laneOf(row.state), row.next_at ?? 0, id]);
+      const updated: GistRow = {
+        ...row,
+        state: next.state,
+        attempts: n,
+        next_at: next.state === 'failed' ? next.retry_at : null,
+        updated: attempt.at,
+        last_status: attempt.status,
+        last_error: attempt.error,
+      };
+      if (row.rerun) {
+        // Replayed while this attempt was in flight: deliver it again now, counting retries afresh.
+        delete updated.rerun;
+        Object.assign(updated, { state: 'pending', next_at: attempt.at, retry_base: n, replays: row.replays + 1 });
+      }
+      env.gists.putSync(id, updated);
+      if (isOpen(updated)) {
+        env.open.putSync(id, [row.subscription, updated.next_at!]);
+        env.due.putSync([row.subscription, laneOf(updated.state), updated.next_at!, id], null);
+      } else {
+        env.open.removeSync(id);
+        addBacklog(env, new Map([[row.subscription, -1]]));
+      }
+      if (updated.state === 'dead') env.gistIndex.putSync(['x', 'dead', id], null);
+      return updated;
+    });
+    if (result === STALE) {
+      throw amebo('AMEBO_ERR_STALE_LEASE', `gist ${id}: the lease is no longer held (it expired and the gist moved on); this attempt was not recorded`);
+    }
+    this.leases.drop(id);
+    return toGist(result);
+  }
+
+  async replay(targets: readonly ReplayTarget[], now: number): Promise<Gist[]> {
+    const { env } = this;
+    const touched = new Set<string>();
+    const rows = await this.committer.commit(() => {
+      const out: GistRow[] = [];
+      const deltas = new Map<string, number>();
+      for (const t of targets) {
+        const row = 'gist' in t ? this.#reset(t.gist, now, deltas) : this.#create(t.event, t.subscription, now, deltas);
+        if (row) {
+          out.push(row);
+          touched.add(row.subscription);
+        }
+      }
+      addBacklog(env, deltas);
+      return out;
+    });
+    for (const sub of touched) this.leases.wake(sub);
+    return rows.map(toGist);
+  }
+
+  /** An existing gist back to pending, due now (in the write transaction). */
+  #reset(id: number, now: number, deltas: Map<string, number>): GistRow | null {
+    const { env } = this;
+    const row = env.gists.get(id);
+    if (!row) return null;
+    if (isOpen(row) && this.leases.inFlight(id)) {
+      // An attempt is in flight: queue it again once that attempt is recorded.
+      const marked: GistRow = { ...row, rerun: true };
+      env.gists.putSync(id, marked);
+      return marked;
+    }
+    if (isOpen(row)) env.due.removeSync([row.subscription, laneOf(row.state), row.next_at ?? 0, id]);
+    else deltas.set(row.subscription, (deltas.get(row.subscription) ?? 0) + 1);
+    const next: GistRow = { ...row, state: 'pending', retry_base: row.attempts, next_at: now, updated: now, replays: row.replays + 1 };
+    delete next.rerun;
+    delete next.orphaned;
+    env.gists.putSync(id, next);
+    env.open.putSync(id, [row.subscription, now]);
+    env.due.putSync([row.subscription, 0, now, id], null);
+    env.gistIndex.removeSync(['x', 'dead', id]);
+    // A gist held back after a failed write is due now, like any replayed one.
+    this.leases.drop(id);
+    return next;
+  }
+
+  /** A new gist for an event and a subscription that has none (created after the event). */
+  #create(eventId: number, subscription: string, now: number, deltas: Map<string, number>): GistRow | null {
+    const { env } = this;
+    const event = env.events.get(eventId);
+    if (!event) return null;
+    for (const id of this.#indexed(['e', eventId])) if (env.gists.get(id)?.subscription === subscription) return this.#reset(id, now, deltas);
+    const id = this.ids.nextGist();
+    const row: GistRow = {
+      id,
+      event_id: eventId,
+      action: event.action,
+      subscription,
+      state: 'pending',
+      attempts: 0,
+      retry_base: 0,
+      next_at: now,
+      created: now,
+      updated: now,
+      replays: 1,
+    };
+    env.gists.putSync(id, row);
+    env.open.putSync(id, [subscription, now]);
+    env.due.putSync([subscription, 0, now, id], null);
+    env.gistIndex.putSync(['e', eventId, id], null);
+    env.gistIndex.putSync(['s', subscription, id], null);
+    deltas.set(subscription, (deltas.get(subscription) ?? 0) + 1);
+    return row;
+  }
+
+  /** Gist rows matching a filter, in id order, from the most selective index. */
+  *#rows(filter: GistFilter): Generator<GistRow> {
+    const { env } = this;
+    const range = filter.from !== undefined || filter.to !== undefined ? this.events.idRange(filter.from, filter.to) : ([1, MAX_ID] as [number, number]);
+    if (!range) return;
+    const keep = (row: GistRow | undefined): row is GistRow =>
+      row !== undefined &&
+      (filter.subscription === undefined || row.subscription === filter.subscription) &&
+      (filter.event === undefined || row.event_id === filter.event) &&
+      (filter.state === undefined || row.state === filter.state) &&
+      (filter.subscriptions === undefined || filter.subscriptions.has(row.subscription)) &&
+      row.event_id >= range[0] &&
+      row.event_id <= range[1];
+    let source: Iterable<number>;
+    if (filter.event !== undefined) source = this.#indexed(['e', filter.event]);
+    else if (filter.subscription !== undefined) source = this.#indexed(['s', filter.subscription]);
+    else if (filter.state === 'dead') source = this.#indexed(['x', 'dead']);
+    else if (filter.state === 'pending' || filter.state === 'failed') source = env.open.getKeys() as Iterable<number>;
+    else source = env.gists.getKeys() as Iterable<number>;
+    for (const id of source) {
+      const row = env.gists.get(id);
+      if (keep(row)) yield row;
+    }
+  }
+
+  *#indexed(prefix: [string, string | number]): Generator<number> {
+    for (const key of this.env.gistIndex.getKeys({ start: [...prefix, 0] as never, end: [...prefix, MAX_ID] as never })) {
+      yield (key as unknown as [string, unknown, number])[2];
+    }
+  }
+}

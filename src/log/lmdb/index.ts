@@ -1,0 +1,137 @@
+/**
+ * The LMDB engine: amebo's embedded default, one daemon per data dir. It implements the storage
+ * contract (../contract.ts) over one LMDB file: the log, gists and attempts, the delivery queue on
+ * disk, API objects, retention and backups.
+ */
+import type { Clock } from '../../types.js';
+import { amebo } from '../../errors.js';
+import type { LogEngine, LogStats, PruneResult, RetentionPolicy } from '../contract.js';
+import { openEnv, type Env } from './env.js';
+import { Committer } from './committer.js';
+import { IdSource } from './ids.js';
+import { LeaseTable, LmdbDeliverySource } from './delivery.js';
+import { LmdbEventLog } from './events.js';
+import { LmdbGistStore } from './gists.js';
+import { LmdbObjectStore } from './objects.js';
+import { fileBytes, liveBytes, prune } from './retention.js';
+import { backlogBySubscription } from './backlog.js';
+
+export interface LmdbOptions {
+  readonly dataDir: string;
+  readonly durability: 'commit' | 'fsync';
+  readonly mapSizeBytes: number;
+  /** Under `commit`, how often everything committed is flushed to disk in the background. */
+  readonly syncIntervalMs?: number;
+  readonly clock: Clock;
+}
+
+interface Parts {
+  readonly env: Env;
+  readonly committer: Committer;
+  readonly events: LmdbEventLog;
+  readonly gists: LmdbGistStore;
+  readonly delivery: LmdbDeliverySource;
+  readonly objects: LmdbObjectStore;
+}
+
+const STRUCTURES = Symbol.for('structures');
+
+export class LmdbEngine implements LogEngine {
+  readonly kind = 'lmdb' as const;
+  #parts: Parts | null = null;
+  #closed: Promise<void> | null = null;
+  #syncTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: LmdbOptions) {}
+
+  get #p(): Parts {
+    if (!this.#parts) throw amebo('AMEBO_ERR_INTERNAL', 'the LMDB log is not open (start() it first)');
+    return this.#parts;
+  }
+
+  get instanceId(): string {
+    return this.#p.env.instanceId;
+  }
+  get events(): LmdbEventLog {
+    return this.#p.events;
+  }
+  get gists(): LmdbGistStore {
+    return this.#p.gists;
+  }
+  get delivery(): LmdbDeliverySource {
+    return this.#p.delivery;
+  }
+  get objects(): LmdbObjectStore {
+    return this.#p.objects;
+  }
+  /** The data dir (for /health). */
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
+  async start(): Promise<void> {
+    if (this.#parts) return;
+    const { clock } = this.options;
+    const env = openEnv(this.options);
+    const committer = new Committer(env.root, this.options.durability);
+    const ids = new IdSource(env);
+    const leases = new LeaseTable(clock);
+    const events = new LmdbEventLog(env, committer, ids, leases, clock);
+    this.#parts = {
+      env,
+      committer,
+      events,
+      gists: new LmdbGistStore(env, committer, ids, leases, events),
+      delivery: new LmdbDeliverySource(env, leases, clock),
+      objects: new LmdbObjectStore(env, committer),
+    };
+    if (this.options.durability === 'commit') {
+      const root = env.root as unknown as { sync(cb: (err?: unknown) => void): void };
+      this.#syncTimer = setInterval(
+        () => root.sync((err) => err && process.emitWarning(`amebo: background sync of the log failed: ${String(err)}`)),
+        this.options.syncIntervalMs ?? 1000,
+      );
+      this.#syncTimer.unref();
+    }
+  }
+
+  prune(policy: RetentionPolicy, now: number): Promise<PruneResult> {
+    const { env, committer } = this.#p;
+    return prune(env, committer, policy, now, () => this.#closed !== null);
+  }
+
+  async stats(): Promise<LogStats> {
+    const { env } = this.#p;
+    // O(1) from LMDB's own statistics; a database with shared msgpack structures keeps them in one entry.
+    const count = (db: { getStats(): unknown }) =>
+      (db.getStats() as { entryCount: number }).entryCount - ((db as unknown as { doesExist(key: symbol): boolean }).doesExist(STRUCTURES) ? 1 : 0);
+    return {
+      engine: 'lmdb',
+      events: count(env.events),
+      backlog: count(env.open),
+      backlog_by_subscription: backlogBySubscription(env),
+      storage: { file_bytes: fileBytes(env), live_bytes: liveBytes(env), data: env.dataDir, durability: this.options.durability },
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#syncTimer) clearInterval(this.#syncTimer);
+      const parts = this.#parts;
+      if (!parts) return;
+      const { root } = parts.env;
+      try {
+        await root.committed;
+        await root.flushed;
+        // A clean close leaves everything on disk, whatever the durability setting.
+        await new Promise<void>((resolve) => (root as unknown as { sync(cb: () => void): void }).sync(() => resolve()));
+        await root.close();
+      } finally {
+        parts.env.unlock();
+      }
+    })();
+    return this.#closed;
+  }
+}
+
+export { backupLmdb } from './backup.js';
