@@ -12,6 +12,7 @@ import { batch } from './scenarios/batch.mjs';
 import { e2e } from './scenarios/e2e.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { jetstream } from './scenarios/jetstream.mjs';
+import { backlog } from './scenarios/backlog.mjs';
 import { patterns } from './scenarios/patterns.mjs';
 import { publish } from './scenarios/publish.mjs';
 import { rate } from './scenarios/rate.mjs';
@@ -19,7 +20,7 @@ import { replay } from './scenarios/replay.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = join(ROOT, 'bench/results');
-const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns };
+const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog };
 const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));

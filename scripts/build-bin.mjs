@@ -111,7 +111,8 @@ const blob = join(work, 'amebo.blob');
 writeFileSync(
   seaConfig,
   JSON.stringify(
-    { main: join(work, 'launcher.cjs'), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets },
+    // The same V8 young-generation size as bin/amebo (see the comment there).
+    { main: join(work, 'launcher.cjs'), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--max-semi-space-size=4'], assets },
     null,
     2,
   ),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pickLoadgen } from './loadgen.mjs';
 
-export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns'];
+export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog'];
 
 const HELP = `npm run bench [-- options]
 
@@ -60,6 +60,8 @@ export function makeContext(argv) {
     batchConnections: 8,
     fanoutDeliveries: quick ? 4_000 : 12_000,
     replayEvents: quick ? 2_000 : 10_000,
+    // Events with two subscriptions each whose receiver is down (figure 10): twice as many gists.
+    backlogEvents: Number(process.env.BENCH_BACKLOG_EVENTS ?? (quick ? 100_000 : 1_000_000)),
     e2eRate: 1000,
     tool: pickLoadgen(log),
     tmp: mkdtempSync(join(tmpdir(), 'amebo-bench-')),

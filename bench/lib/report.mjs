@@ -90,6 +90,12 @@ export function buildRows(f) {
     const p = f.patterns;
     row('(9) publish req/s with patterns (RE2, one nested quantifier)', n0(p.with.rps), `without patterns ${n0(p.without.rps)}`, ratio(p.ratio), 'cost of patterns (report)');
   }
+  if (f.backlog) {
+    const b = f.backlog;
+    row(`(10) RssAnon MB with ${n0(b.backlog)} undelivered gists (receiver down)`, n1(b.anonWithBacklogMB), `idle ${n1(b.idleAnonMB)}`, '', '< 300 MB', b.anonWithBacklogMB < 300);
+    row('(10) restart to a healthy /health with that backlog, ms', n0(b.restartToHealthyMs), `RssAnon after ${n1(b.anonAfterRestartMB)} MB`, '', '< 2,000 ms', b.restartToHealthyMs < 2000);
+    row('(10) first attempt of a new event / a replayed one behind it, ms', `${n0(b.newEventFirstAttemptMs)} / ${n0(b.replayFirstAttemptMs)}`, `fill ${n0(b.fillEventsPerSec)} events/s`, '', 'within seconds', b.newEventFirstAttemptMs !== null && b.newEventFirstAttemptMs < 2000 && b.replayFirstAttemptMs !== null && b.replayFirstAttemptMs < 2000);
+  }
   return rows;
 }
 

@@ -170,6 +170,16 @@ describe.each(ENGINES)('the storage contract on $name', (under) => {
       expect(new Set([a[0]!.gist.state, b[0]!.gist.state])).toEqual(new Set(['pending', 'failed']));
     });
 
+    it('serves a new event at once behind a backlog of first attempts, and keeps the oldest moving', async () => {
+      for (let i = 0; i < 100; i++) await engine.events.append([input('a', ['s'])]);
+      await clock.advance(1);
+      const [fresh] = await engine.events.append([input('a', ['s'])]);
+      const got = await engine.delivery.lease('s', 3, LEASE);
+      const ids = got.map((l) => l.event.id);
+      expect(ids).toContain(fresh!.event.id);
+      expect(ids).toContain(1);
+    });
+
     it('wakes a waiting lease when a gist becomes due', async () => {
       const waiting = engine.delivery.lease('s', 1, { lease_ms: 30_000, wait_ms: 60_000 });
       await clock.advance(1_000);

@@ -1,8 +1,11 @@
 /**
  * The delivery queue of the LMDB engine: the `due` database is an index of open gists by subscription,
  * lane and due time, read in bounded windows, so neither memory nor boot time depends on the backlog.
- * First attempts (lane 0) and retries (lane 1) are read separately and share the slots, so a new event
- * is never starved behind a backlog of retries.
+ *
+ * A backlog must not starve new work. Due gists are taken round-robin from three windows: retries
+ * (lane 1, oldest first), first attempts oldest first, and first attempts newest first (lane 0 read
+ * from both ends). A freshly published or replayed gist is at the newest end, so it goes out at once
+ * however many gists wait before it, and the oldest keep moving all the same.
  *
  * Leases are held in memory: the data dir lock guarantees one daemon per log, so a lease dies with its
  * process, and at boot every open gist is simply due again (as bullmq recovers stalled jobs). A lease
@@ -120,7 +123,7 @@ export class LeaseTable {
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 export class LmdbDeliverySource implements DeliverySource {
-  /** Per subscription: which lane goes first when only one slot is free (so neither starves). */
+  /** Per subscription: which window goes first, rotating so that none starves with few slots. */
   readonly #turn = new Map<string, number>();
 
   constructor(
@@ -150,17 +153,28 @@ export class LmdbDeliverySource implements DeliverySource {
   }
 
   #take(subscription: string, max: number, now: number, leaseMs: number): Lease[] {
-    const held = this.leases.of(subscription).count;
-    const fresh = this.#due(subscription, 0, now, max + held);
-    const retries = this.#due(subscription, 1, now, max + held);
-    // Retries get half the slots when both lanes have work; with one slot the lanes take turns.
-    let retrySlots = Math.min(retries.length, max === 1 ? 0 : Math.floor(max / 2));
-    if (max === 1 && retries.length > 0 && (fresh.length === 0 || this.#flip(subscription))) retrySlots = 1;
-    const freshSlots = Math.min(fresh.length, max - retrySlots);
-    retrySlots = Math.min(retries.length, max - freshSlots);
-    const picked = [...fresh.slice(0, freshSlots), ...retries.slice(0, retrySlots)];
+    const limit = max + this.leases.of(subscription).count;
+    const windows = [this.#due(subscription, 1, now, limit, false), this.#due(subscription, 0, now, limit, false), this.#due(subscription, 0, now, limit, true)];
+    const turn = (this.#turn.get(subscription) ?? 0) + 1;
+    this.#turn.set(subscription, turn);
+    const picked = new Map<number, DueKey>();
+    const cursors = [0, 0, 0];
+    for (let progress = true; picked.size < max && progress; ) {
+      progress = false;
+      for (let k = 0; k < 3 && picked.size < max; k++) {
+        const w = (turn + k) % 3;
+        const window = windows[w]!;
+        // Both ends of lane 0 meet in the middle: skip what the other end already took.
+        while (cursors[w]! < window.length && picked.has(window[cursors[w]!]![3])) cursors[w]!++;
+        const key = window[cursors[w]!];
+        if (key === undefined) continue;
+        picked.set(key[3], key);
+        cursors[w]!++;
+        progress = true;
+      }
+    }
     const out: Lease[] = [];
-    for (const [, , , id] of picked) {
+    for (const [id] of picked) {
       const row = this.env.gists.get(id);
       if (!row || (row.state !== 'pending' && row.state !== 'failed')) continue;
       const event = this.env.events.get(row.event_id);
@@ -171,16 +185,13 @@ export class LmdbDeliverySource implements DeliverySource {
     return out;
   }
 
-  #flip(subscription: string): boolean {
-    const turn = (this.#turn.get(subscription) ?? 0) + 1;
-    this.#turn.set(subscription, turn);
-    return turn % 2 === 0;
-  }
-
-  /** Due keys of one lane (due ≤ now) that nobody holds, oldest first, at most `limit` read. */
-  #due(subscription: string, lane: number, now: number, limit: number): DueKey[] {
+  /** Due keys of one lane (due ≤ now) that nobody holds, oldest (or newest) first, at most `limit` read. */
+  #due(subscription: string, lane: number, now: number, limit: number, newest: boolean): DueKey[] {
     const out: DueKey[] = [];
-    for (const key of this.env.due.getKeys({ start: [subscription, lane, 0, 0], end: [subscription, lane, now + 1, 0], limit })) {
+    const range = newest
+      ? { start: [subscription, lane, now + 1, 0], end: [subscription, lane, 0, 0], reverse: true, limit }
+      : { start: [subscription, lane, 0, 0], end: [subscription, lane, now + 1, 0], limit };
+    for (const key of this.env.due.getKeys(range as never)) {
       const k = key as DueKey;
       if (!this.leases.busy(k[3], now)) out.push(k);
     }
