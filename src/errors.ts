@@ -73,6 +73,11 @@ export function specOf(code: string): ErrorSpec | undefined {
   return (REGISTRY as Record<string, ErrorSpec>)[code];
 }
 
+/** Every code with its HTTP status and default message, in registry order (the API description lists them). */
+export function errorCatalog(): ReadonlyArray<{ readonly code: ErrorCode; readonly status: number; readonly message: string }> {
+  return (Object.entries(REGISTRY) as Array<[ErrorCode, ErrorSpec]>).map(([code, spec]) => ({ code, status: spec.status, message: spec.message }));
+}
+
 /** Turns anything thrown into an AmeboError; unknown failures become AMEBO_ERR_INTERNAL. */
 export function toAmeboError(err: unknown): AmeboError {
   if (err instanceof AmeboError) return err;
