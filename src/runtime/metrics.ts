@@ -13,9 +13,15 @@ export interface Metrics {
   readonly streamClients: Gauge;
 }
 
+const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export function createMetrics(collect: { backlog: () => number; inflight: () => number }): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'amebo_process_' });
+  // No prefix: process_* and nodejs_* keep the names that standard dashboards and alerts look for.
+  collectDefaultMetrics({ register: registry });
+  // prom-client also sends these gauges with a counter's `_total` suffix, which promtool rightly flags;
+  // the same counts are in nodejs_active_handles / _requests / _resources by type (sum them).
+  for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
   return {
     registry,
     eventsPublished: new Counter({ name: 'amebo_events_published_total', help: 'Events appended to the log', labelNames: ['action'], registers: [registry] }),
