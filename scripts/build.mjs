@@ -1,8 +1,10 @@
-// Bundles the CLI (src/main.ts) into dist/amebo.mjs for bin/amebo.
+// Bundles the CLI (src/main.ts) into dist/amebo.mjs for bin/amebo, and the client that package.json
+// exports as amebo/client into dist/client.mjs with its declarations in dist/types.
 // Dependencies stay external and load from node_modules; the single executable
 // (scripts/build-bin.mjs) inlines them instead.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -17,6 +19,7 @@ try {
 
 // Chunk names carry hashes: drop the previous build's so they do not pile up.
 rmSync('dist/chunks', { recursive: true, force: true });
+rmSync('dist/types', { recursive: true, force: true });
 
 await build({
   entryPoints: { amebo: 'src/main.ts' },
@@ -39,3 +42,19 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// amebo/client: one file, no splitting, so a service imports it without the CLI's chunks.
+await build({
+  entryPoints: { client: 'src/client/index.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+// Its types, from the same sources (tsconfig.client.json); esbuild strips types and cannot emit them.
+execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.client.json'], { stdio: 'inherit' });

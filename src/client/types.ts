@@ -264,3 +264,15 @@ export interface SubscriptionUpdate extends SubscriptionPolicyInput, BodyCredent
   readonly handler?: string | null | undefined;
   readonly action?: string | null | undefined;
 }
+
+/** The body of a webhook amebo sends to a handler. */
+export interface WebhookBody {
+  readonly event_id: number;
+  readonly action: string;
+  readonly payload: unknown;
+  /** When the event was published (ISO 8601). */
+  readonly timestamp: string;
+  /** 1 for the first attempt; keeps counting through retries and replays. */
+  readonly delivery_attempt: number;
+  readonly subscription: string;
+}
