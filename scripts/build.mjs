@@ -21,40 +21,34 @@ try {
 rmSync('dist/chunks', { recursive: true, force: true });
 rmSync('dist/types', { recursive: true, force: true });
 
-await build({
-  entryPoints: { amebo: 'src/main.ts' },
+/** What both bundles share: ESM for Node 24, dependencies loaded from node_modules. */
+const common = {
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
-  // Keep each verb's dependencies (Ink, LMDB, pino) in their own chunks, loaded only when the verb
-  // runs, so `amebo --version` and `amebo publish` start fast.
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node24',
   packages: 'external',
   sourcemap: 'linked',
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: { amebo: 'src/main.ts' },
+  // Keep each verb's dependencies (Ink, LMDB, pino) in their own chunks, loaded only when the verb
+  // runs, so `amebo --version` and `amebo publish` start fast.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   jsx: 'automatic',
   define: {
     __AMEBO_VERSION__: JSON.stringify(pkg.version),
     __AMEBO_COMMIT__: JSON.stringify(commit),
   },
-  logLevel: 'warning',
 });
 
 // amebo/client: one file, no splitting, so a service imports it without the CLI's chunks.
-await build({
-  entryPoints: { client: 'src/client/index.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  packages: 'external',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
+await build({ ...common, entryPoints: { client: 'src/client/index.ts' } });
 // Its types, from the same sources (tsconfig.client.json); esbuild strips types and cannot emit them.
 execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.client.json'], { stdio: 'inherit' });
