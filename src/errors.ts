@@ -34,6 +34,8 @@ const REGISTRY = {
   AMEBO_ERR_DATA_DIR: { status: 500, exit: 1, message: 'the data directory cannot be used' },
   AMEBO_ERR_UNAVAILABLE: { status: 503, exit: 1, message: 'amebo is unreachable' },
   AMEBO_ERR_INTERNAL: { status: 500, exit: 1, message: 'internal error' },
+  // Raised by the clients' verifyWebhook in a receiver, never sent by the daemon.
+  AMEBO_ERR_WEBHOOK_VERIFICATION: { status: 401, exit: 1, message: 'the webhook does not verify' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof REGISTRY;
@@ -72,6 +74,11 @@ export function isAmeboError(err: unknown, code?: ErrorCode): err is AmeboError 
 /** The registry entry for a code, e.g. to map an HTTP error body back to an exit code. */
 export function specOf(code: string): ErrorSpec | undefined {
   return (REGISTRY as Record<string, ErrorSpec>)[code];
+}
+
+/** Every code with its HTTP status and default message, in registry order (the API description lists them). */
+export function errorCatalog(): ReadonlyArray<{ readonly code: ErrorCode; readonly status: number; readonly message: string }> {
+  return (Object.entries(REGISTRY) as Array<[ErrorCode, ErrorSpec]>).map(([code, spec]) => ({ code, status: spec.status, message: spec.message }));
 }
 
 /** Turns anything thrown into an AmeboError; unknown failures become AMEBO_ERR_INTERNAL. */

@@ -1,4 +1,4 @@
-/** Query-string and body field parsing with precise 400s. */
+/** Query-string and path parameter parsing with precise 400s. Bodies are checked against the OpenAPI document (validate.ts). */
 import { amebo } from '../errors.js';
 
 export const MAX_PER_PAGE = 1000;
@@ -36,40 +36,4 @@ export function idParam(value: string | undefined, what: string): number {
     throw amebo('AMEBO_ERR_NOT_FOUND', `no ${what} with id ${JSON.stringify(value ?? '')}`);
   }
   return Number(value);
-}
-
-/** The JSON body as an object, or a 400 naming what was expected. */
-export function objectBody(body: unknown, what: string): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw amebo('AMEBO_ERR_VALIDATION', `the request body must be a JSON object: ${what}`);
-  }
-  return body as Record<string, unknown>;
-}
-
-export const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-export function nameField(body: Record<string, unknown>, field: string, required = true): string | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) {
-    if (required) throw amebo('AMEBO_ERR_VALIDATION', `"${field}" is required`, { field });
-    return undefined;
-  }
-  if (typeof v !== 'string' || !NAME.test(v)) {
-    throw amebo('AMEBO_ERR_VALIDATION', `"${field}" must be a name of letters, digits, ".", "_", ":" and "-" (1 to 128)`, { field });
-  }
-  return v;
-}
-
-export function stringField(body: Record<string, unknown>, field: string, opts: { required?: boolean; min?: number; max?: number } = {}): string | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) {
-    if (opts.required ?? true) throw amebo('AMEBO_ERR_VALIDATION', `"${field}" is required`, { field });
-    return undefined;
-  }
-  const min = opts.min ?? 1;
-  const max = opts.max ?? 2048;
-  if (typeof v !== 'string' || v.length < min || v.length > max) {
-    throw amebo('AMEBO_ERR_VALIDATION', `"${field}" must be a string of ${min} to ${max} characters`, { field });
-  }
-  return v;
 }

@@ -4,6 +4,8 @@ import type { Handler } from './http.js';
 
 interface Route {
   readonly method: string;
+  /** As registered, e.g. `/v1/gists/:id/replay`: the key of its body schema. */
+  readonly pattern: string;
   readonly parts: readonly string[];
   readonly handler: Handler;
   /** Skip reading a body (GET, streams). */
@@ -24,18 +26,23 @@ export class Router {
   readonly #routes: Route[] = [];
 
   on(method: string, pattern: string, handler: Handler, options: RouteOptions = {}): this {
-    this.#routes.push({ method, parts: pattern.split('/').filter(Boolean), handler, options });
+    this.#routes.push({ method, pattern, parts: pattern.split('/').filter(Boolean), handler, options });
     return this;
   }
 
+  /** Every registered route, for the test that holds them against the OpenAPI document. */
+  routes(): ReadonlyArray<{ readonly method: string; readonly pattern: string }> {
+    return this.#routes.map(({ method, pattern }) => ({ method, pattern }));
+  }
+
   /** Finds the route for a request, or throws 404 / 405 with the allowed methods. */
-  match(method: string, path: string): { handler: Handler; params: Record<string, string>; options: RouteOptions } {
+  match(method: string, path: string): { handler: Handler; params: Record<string, string>; options: RouteOptions; pattern: string } {
     const parts = path.split('/').filter(Boolean);
     const allowed: string[] = [];
     for (const route of this.#routes) {
       const params = matchParts(route.parts, parts);
       if (!params) continue;
-      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params, options: route.options };
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params, options: route.options, pattern: route.pattern };
       allowed.push(route.method);
     }
     if (allowed.length > 0) throw amebo('AMEBO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, { allowed });

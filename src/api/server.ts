@@ -17,10 +17,14 @@ import { eventRoutes } from './routes/events.js';
 import { gistRoutes } from './routes/gists.js';
 import { healthRoutes } from './routes/health.js';
 import { configRoutes } from './routes/config.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { checkBody } from './validate.js';
 import { StreamHub } from './stream.js';
 
 export interface HttpServer {
   readonly server: Server;
+  /** The routes it serves (method and pattern). */
+  readonly routes: ReadonlyArray<{ readonly method: string; readonly pattern: string }>;
   /** Listens and resolves to the bound address. */
   listen(): Promise<{ host: string; port: number; url: string }>;
   /** Stops accepting, answers 503 to requests on kept-alive connections, and waits for open requests. */
@@ -40,6 +44,7 @@ export function createHttpServer(core: Core): HttpServer {
   gistRoutes(router);
   healthRoutes(router);
   configRoutes(router);
+  openApiRoutes(router);
   router.on('GET', '/v1/stream', hub.handle);
 
   let closing = false;
@@ -88,6 +93,8 @@ export function createHttpServer(core: Core): HttpServer {
             : undefined;
         principal = authenticate(req, snap, bodySecret, core.clock.now());
       }
+      // After authentication, so a caller without credentials learns nothing from a body's shape.
+      checkBody(method, route.pattern, body);
       const ctx: Ctx = { core, req, res, url, params: route.params, body, principal };
       const reply = await route.handler(ctx);
       if (reply !== 'handled') send(res, reply);
@@ -104,6 +111,7 @@ export function createHttpServer(core: Core): HttpServer {
   let closed: Promise<void> | null = null;
   return {
     server,
+    routes: router.routes(),
     listen() {
       const { host, port } = settings.listen;
       if (core.registry.snapshot.config.auth.admin_token === null && !isLoopbackHost(host)) {

@@ -23,6 +23,24 @@ export function clientVerb(cmd: Command): Command {
     .option('--json', 'print JSON instead of a table');
 }
 
+/**
+ * `--url` and `--token` may come before the verb (`amebo --url URL gists`, the program's options) or
+ * after it (`amebo gists --url URL`, the verb's). A value typed on the command line wins over one from
+ * the environment or the default, wherever it was typed; the nearest command's wins over its parents'.
+ */
+export function resolveClientOptions<T extends ClientOptions>(own: T, command: Command): T {
+  const out: T = { ...own };
+  for (const key of ['url', 'token'] as const) {
+    for (let c: Command | null = command; c; c = c.parent) {
+      if (c.getOptionValueSource(key) === 'cli') {
+        out[key] = c.getOptionValue(key) as string;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 type VerbModule = { default: (...args: never[]) => Promise<number> };
 
 /** Wraps a lazily imported verb so that its exit code reaches `run()`. */
@@ -39,7 +57,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .description('A self-hosted HTTP event bus: validate, log, deliver signed webhooks, replay.')
     .version(`${VERSION} (${COMMIT})`, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Also accepted after the verb; listed here so `amebo --url URL gists` is not an unknown option.
+    .option('--url <url>', 'base URL of the amebo daemon, for the verbs that talk to it (default: $AMEBO_URL or http://127.0.0.1:3310)')
+    .option('--token <token>', 'admin token or application secret, for the verbs that talk to it (default: $AMEBO_TOKEN)');
 
   program
     .command('serve')
@@ -63,9 +84,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
       .command('export')
       .description("print the daemon's effective config (file and API objects) as amebo.yaml, secrets as ${ENV} references")
       .addHelpText('after', '\nExamples:\n  amebo config export > amebo.yaml\n  AMEBO_TOKEN=$ADMIN amebo config export --url http://vm:3310'),
-  ).action(async (opts: ClientOptions) => {
+  ).action(async (opts: ClientOptions, command: Command) => {
     const { exportConfigVerb } = await import('./verbs/config.js');
-    setCode(await exportConfigVerb(opts));
+    setCode(await exportConfigVerb(resolveClientOptions(opts, command)));
   });
 
   registerClientVerbs(program, setCode);

@@ -1,9 +1,11 @@
 /**
- * The typed client of amebo's HTTP API that every client verb and the TUI use. One method per
- * endpoint; each returns the `data` of the answer and throws registry errors.
+ * The typed client of amebo's HTTP API: the one the CLI verbs and the TUI use, and the one users import
+ * as `amebo/client`. One method per endpoint, each returning the `data` of the answer, plus the
+ * methods of the seed's `amebo_client` in camelCase (seed.ts). Failures throw registry errors.
  */
+import type { Dispatcher } from 'undici';
 import { amebo } from '../errors.js';
-import { HttpClient, type ClientConfig } from './http.js';
+import { HttpClient } from './http.js';
 import type {
   BatchItemResult,
   EventQuery,
@@ -15,9 +17,21 @@ import type {
   ReplayCreated,
   ReplayInput,
   ReplayProgress,
+  ActionInput,
+  WireAction,
+  WireApplication,
   WireEvent,
   WireGist,
+  WireSubscription,
 } from './types.js';
+
+/** A time for a filter: a Date, or ISO 8601 text (`2026-11-03` or `2026-11-03T12:00:00Z`). */
+export type TimeInput = Date | string;
+
+const isoOf = (t: TimeInput | undefined): string | undefined => (t instanceof Date ? t.toISOString() : t);
+
+/** Items per page when a method gathers every page. */
+const GATHER_PAGE = 1000;
 
 function dataOf<T>(body: unknown): T {
   if (typeof body !== 'object' || body === null || !('data' in body)) {
@@ -42,13 +56,44 @@ function pageOf<T>(body: unknown): Page<T> {
 
 const id = (n: number | string): string => encodeURIComponent(String(n));
 
-/** A client of one amebo daemon. Create one per verb run and `close()` it at the end. */
+/** How to reach the daemon. Every key is optional; the environment fills in what is left out. */
+export interface AmeboClientOptions {
+  /** Base URL of the daemon (default `$AMEBO_URL`, else `http://127.0.0.1:3310`). A path prefix is kept. */
+  readonly url?: string | undefined;
+  /** The application this client acts for, the default owner in `registerAction` and `subscribe` (default `$AMEBO_APPLICATION`). */
+  readonly application?: string | undefined;
+  /** The application's secret, sent as `Authorization: Bearer` when there is no token (default `$AMEBO_SECRET`). */
+  readonly secret?: string | undefined;
+  /** The admin token (default `$AMEBO_TOKEN`); wins over `secret`. */
+  readonly token?: string | undefined;
+  /** How long to wait for an answer, in ms (default 30 s). */
+  readonly timeoutMs?: number | undefined;
+  /** Send requests through this dispatcher instead of a private Agent. */
+  readonly dispatcher?: Dispatcher | undefined;
+  /** Where the defaults come from (default `process.env`); `{}` turns them off. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** The default base URL: `amebo serve`'s default listen address. */
+export const DEFAULT_URL = 'http://127.0.0.1:3310';
+
+/** A client of one amebo daemon. `close()` it when done so the process can exit. */
 export class AmeboClient {
   /** The transport, for the stream client and for requests this class has no method for. */
   readonly http: HttpClient;
+  /** The application this client acts for, if any. */
+  readonly application: string | undefined;
 
-  constructor(config: ClientConfig) {
-    this.http = new HttpClient(config);
+  constructor(options: AmeboClientOptions = {}) {
+    const env = options.env ?? process.env;
+    const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+    this.application = nonEmpty(options.application) ?? nonEmpty(env['AMEBO_APPLICATION']);
+    this.http = new HttpClient({
+      url: nonEmpty(options.url) ?? nonEmpty(env['AMEBO_URL']) ?? DEFAULT_URL,
+      token: nonEmpty(options.token) ?? nonEmpty(options.secret) ?? nonEmpty(env['AMEBO_TOKEN']) ?? nonEmpty(env['AMEBO_SECRET']),
+      timeoutMs: options.timeoutMs,
+      dispatcher: options.dispatcher,
+    });
   }
 
   /** The base URL, for messages. */
@@ -110,6 +155,102 @@ export class AmeboClient {
   /** `GET /v1/replays/:id`: how far a replay has got. */
   async getReplay(replayId: string): Promise<ReplayProgress> {
     return dataOf<ReplayProgress>((await this.http.send('GET', `/v1/replays/${id(replayId)}`)).body);
+  }
+
+  // The methods of the seed's `amebo_client`, in camelCase: the same as the Python client's.
+
+  /** Publishes one event; returns it as stored (the original event when `deduper` repeats one). */
+  async publishEvent(action: string, payload: unknown, options: { readonly deduper?: string | undefined; readonly sleepUntil?: number | undefined } = {}): Promise<WireEvent> {
+    return (await this.publish({ action, payload, deduper: options.deduper, sleep_until: options.sleepUntil })).event;
+  }
+
+  /** Publishes events all together or none (`POST /v1/events/batch`); returns them as stored, in order. */
+  async publishEvents(events: readonly PublishInput[]): Promise<WireEvent[]> {
+    return (await this.publishBatch(events)).map((r) => r.data!);
+  }
+
+  /** Every event that matches, over all pages, in log order. `from` and `to` are both inclusive. */
+  async getEvents(filter: { readonly from?: TimeInput | undefined; readonly to?: TimeInput | undefined; readonly action?: string | undefined } = {}): Promise<WireEvent[]> {
+    const query = { from: isoOf(filter.from), to: isoOf(filter.to), action: filter.action };
+    return this.#gather((page) => this.listEvents({ ...query, page, per_page: GATHER_PAGE }));
+  }
+
+  /** Registers an application (admin token only). */
+  async registerApplication(application: string, address: string, secret: string): Promise<WireApplication> {
+    return dataOf<WireApplication>((await this.http.send('POST', '/v1/applications', { body: { application, address, secret } })).body);
+  }
+
+  /** Defines an action and its JSON Schema, owned by `application` (default: this client's). */
+  async registerAction(
+    action: string,
+    schemata: ActionInput['schemata'],
+    options: { readonly application?: string | undefined; readonly allowBreakingChanges?: boolean | undefined } = {},
+  ): Promise<WireAction> {
+    const body: ActionInput = { action, application: this.#owner(options.application, 'registerAction'), schemata, allow_breaking_changes: options.allowBreakingChanges };
+    return dataOf<WireAction>((await this.http.send('POST', '/v1/actions', { body })).body);
+  }
+
+  /** Subscribes `application`'s (default: this client's) webhook `handler`, a URL or a `/path`, to `action`. */
+  async subscribe(
+    action: string,
+    handler: string,
+    options: {
+      readonly application?: string | undefined;
+      readonly subscription?: string | undefined;
+      readonly maxRetries?: number | undefined;
+      /** A duration such as `10s`. */
+      readonly timeout?: string | undefined;
+      readonly concurrency?: number | undefined;
+      readonly retry4xx?: boolean | undefined;
+    } = {},
+  ): Promise<WireSubscription> {
+    const body = {
+      application: this.#owner(options.application, 'subscribe'),
+      action,
+      handler,
+      subscription: options.subscription,
+      max_retries: options.maxRetries,
+      timeout: options.timeout,
+      concurrency: options.concurrency,
+      retry_4xx: options.retry4xx,
+    };
+    return dataOf<WireSubscription>((await this.http.send('POST', '/v1/subscriptions', { body })).body);
+  }
+
+  /** Every gist (delivery, with its attempts) that matches, over all pages. */
+  async getGists(filter: { readonly subscription?: string | undefined; readonly event?: number | undefined; readonly state?: GistQuery['state'] } = {}): Promise<WireGist[]> {
+    return this.#gather((page) => this.listGists({ ...filter, page, per_page: GATHER_PAGE }));
+  }
+
+  /** Delivers past events again (`POST /v1/replays`); `dryRun` only counts. */
+  async replay(
+    filter: {
+      readonly from?: TimeInput | undefined;
+      readonly to?: TimeInput | undefined;
+      readonly action?: string | undefined;
+      readonly subscription?: string | undefined;
+      readonly event?: number | undefined;
+      readonly failed?: boolean | undefined;
+      readonly dryRun?: boolean | undefined;
+    } = {},
+  ): Promise<ReplayCreated> {
+    const { dryRun, from, to, ...rest } = filter;
+    return this.createReplay({ ...rest, from: isoOf(from), to: isoOf(to), dry_run: dryRun });
+  }
+
+  #owner(application: string | undefined, method: string): string {
+    const owner = application ?? this.application;
+    if (owner === undefined) throw amebo('AMEBO_ERR_BAD_REQUEST', `${method} needs an application: pass one, or set AMEBO_APPLICATION`);
+    return owner;
+  }
+
+  async #gather<T>(fetchPage: (page: number) => Promise<Page<T>>): Promise<T[]> {
+    const out: T[] = [];
+    for (let page = 1; ; page++) {
+      const { data, meta } = await fetchPage(page);
+      out.push(...data);
+      if (data.length < meta.per_page || out.length >= meta.total) return out;
+    }
   }
 
   /** Releases the connection pool. */

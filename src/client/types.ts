@@ -156,3 +156,123 @@ export interface Health {
   readonly status: string;
   readonly [key: string]: unknown;
 }
+
+/** Where an object was declared: amebo.yaml (read-only through the API) or the API. */
+export type WireSource = 'file' | 'api';
+
+/** An application as the API returns it. Its secret is never returned. */
+export interface WireApplication {
+  readonly application: string;
+  readonly address: string;
+  readonly source: WireSource;
+  /** A placeholder created by a subscription before the application was registered. */
+  readonly implicit: boolean;
+  readonly secret_rotation: { readonly previous_secret_expires_at: string | null } | null;
+  readonly created_at: string;
+}
+
+/** An action (event type) and its JSON Schema. */
+export interface WireAction {
+  readonly action: string;
+  readonly application: string;
+  readonly schemata: Readonly<Record<string, unknown>> | boolean;
+  readonly source: WireSource;
+  readonly created_at: string;
+}
+
+/** A subscription: one application's webhook handler for one action, with its delivery policy. */
+export interface WireSubscription {
+  readonly subscription: string;
+  /** The same as `subscription`. */
+  readonly id: string;
+  readonly application: string;
+  readonly action: string;
+  readonly handler: string;
+  /** The resolved handler URL. */
+  readonly url: string | null;
+  readonly max_retries: number;
+  readonly timeout: string;
+  readonly backoff: { readonly initial: string; readonly max: string; readonly jitter: number };
+  readonly retry_4xx: boolean;
+  readonly concurrency: number;
+  readonly source: WireSource;
+  readonly created_at: string;
+}
+
+/**
+ * `secret` on a body that is not about secrets: the caller's application secret, sent in the body as
+ * Amebo's clients do instead of `Authorization: Bearer`.
+ */
+export interface BodyCredentials {
+  readonly secret?: string | undefined;
+}
+
+/** The body of `POST /v1/applications`. */
+export interface ApplicationInput {
+  readonly application: string;
+  /** Base URL that `/path` handlers are joined to. */
+  readonly address: string;
+  readonly secret: string;
+}
+
+/** The body of `PUT /v1/applications/:name`. */
+export interface ApplicationUpdate {
+  readonly address?: string | null | undefined;
+  readonly new_secret?: string | null | undefined;
+  /** The new secret, from the admin token only. */
+  readonly secret?: string | null | undefined;
+  readonly previous_secret?: string | null | undefined;
+  readonly previous_secret_expires_at?: string | null | undefined;
+}
+
+/** The body of `POST /v1/actions`. `schemata` may also be JSON text of a schema. */
+export interface ActionInput extends BodyCredentials {
+  readonly action: string;
+  readonly application: string;
+  readonly schemata: Readonly<Record<string, unknown>> | boolean | string;
+  readonly allow_breaking_changes?: boolean | undefined;
+}
+
+/** The body of `PUT /v1/actions/:name`. */
+export interface ActionUpdate extends BodyCredentials {
+  readonly application?: string | null | undefined;
+  readonly schemata?: Readonly<Record<string, unknown>> | boolean | string | null | undefined;
+  readonly allow_breaking_changes?: boolean | undefined;
+}
+
+/** Delivery policy keys of a subscription body. */
+export interface SubscriptionPolicyInput {
+  readonly max_retries?: number | null | undefined;
+  /** A duration such as `500ms`, `30s`, `5m` (a bare number is milliseconds). */
+  readonly timeout?: string | number | null | undefined;
+  readonly concurrency?: number | null | undefined;
+  readonly retry_4xx?: boolean | undefined;
+}
+
+/** The body of `POST /v1/subscriptions`. */
+export interface SubscriptionInput extends SubscriptionPolicyInput, BodyCredentials {
+  readonly application: string;
+  readonly action: string;
+  /** A full http(s) URL or a `/path` joined to the application's address. */
+  readonly handler: string;
+  /** Its name; `<application>.<action>` when left out. */
+  readonly subscription?: string | null | undefined;
+}
+
+/** The body of `PUT /v1/subscriptions/:id`. */
+export interface SubscriptionUpdate extends SubscriptionPolicyInput, BodyCredentials {
+  readonly handler?: string | null | undefined;
+  readonly action?: string | null | undefined;
+}
+
+/** The body of a webhook amebo sends to a handler. */
+export interface WebhookBody {
+  readonly event_id: number;
+  readonly action: string;
+  readonly payload: unknown;
+  /** When the event was published (ISO 8601). */
+  readonly timestamp: string;
+  /** 1 for the first attempt; keeps counting through retries and replays. */
+  readonly delivery_attempt: number;
+  readonly subscription: string;
+}

@@ -13,6 +13,8 @@ export interface Metrics {
   readonly streamClients: Gauge;
 }
 
+const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** What the gauges read when they are scraped. */
 export interface MetricSources {
   readonly stats: () => Promise<{ readonly backlog: number }>;
@@ -21,7 +23,11 @@ export interface MetricSources {
 
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'amebo_process_' });
+  // No prefix: process_* and nodejs_* keep the names that standard dashboards and alerts look for.
+  collectDefaultMetrics({ register: registry });
+  // prom-client also sends these gauges with a counter's `_total` suffix, which promtool rightly flags;
+  // the same counts are in nodejs_active_handles / _requests / _resources by type (sum them).
+  for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
   return {
     registry,
     eventsPublished: new Counter({ name: 'amebo_events_published_total', help: 'Events appended to the log', labelNames: ['action'], registers: [registry] }),

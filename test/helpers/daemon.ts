@@ -1,6 +1,7 @@
 /**
  * A real amebo in-process: the core over a temp LMDB data dir, the node:http API on port 0, and
- * optionally the config watcher. Logs are captured (not printed) so tests can grep them.
+ * optionally the config watcher. Logs are captured (not printed) so tests can grep them. Every answer
+ * it sends is checked against the OpenAPI document, and `close()` fails the test if one did not conform.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { createAmebo, type Core } from '../../src/amebo.js';
 import { createHttpServer } from '../../src/api/server.js';
 import { watchConfig, type ConfigWatcher } from '../../src/config/watch.js';
 import { tmpDir } from './tmp.js';
+import { watchResponses } from './openapi.js';
 
 export interface TestDaemon {
   readonly url: string;
@@ -22,6 +24,11 @@ export interface TestDaemon {
   logText(): string;
   /** JSON request helper against this daemon. */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  /** Answers so far that the OpenAPI document does not describe. */
+  readonly nonconforming: readonly string[];
+  /** The routes the HTTP server serves. */
+  readonly routes: ReadonlyArray<{ readonly method: string; readonly pattern: string }>;
+  /** Closes everything, then throws if any answer did not conform to the OpenAPI document. */
   close(): Promise<void>;
 }
 
@@ -65,6 +72,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaem
     random: options.random,
   });
   const http = createHttpServer(core);
+  const nonconforming = watchResponses(http.server);
   const { url } = await http.listen();
   let watcher: ConfigWatcher | null = null;
   if (options.watch) {
@@ -82,6 +90,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaem
       return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     logText: () => lines.join('\n'),
+    nonconforming,
+    routes: http.routes,
     async request(method, path, body, headers = {}) {
       const res = await fetch(`${url}${path}`, {
         method,
@@ -102,6 +112,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaem
         await watcher?.close();
         await http.close();
         await core.close();
+        if (nonconforming.length > 0) {
+          throw new Error(`answers that do not conform to the OpenAPI document (src/api/openapi/):\n${nonconforming.join('\n')}`);
+        }
       })();
       return closed;
     },

@@ -304,4 +304,36 @@ describe('auth', () => {
     expect(tail.code).toBe(1);
     expect(tail.stderr).toMatch(/^amebo: /);
   });
+
+  it('takes --url and --token before or after the verb (issue 13)', async () => {
+    await daemon.close();
+    daemon = await startDaemon({
+      yaml: yaml({ schema: SCHEMA, auth: '  admin_token: admin-secret-123', subscriptions: { 'ok-hook': { handler: `${ok.url}/hooks` } } }),
+    });
+    const url = daemon.url;
+    const orders: string[][] = [
+      ['--url', url, '--token', 'admin-secret-123', 'gists', '--json'],
+      ['gists', '--json', '--url', url, '--token', 'admin-secret-123'],
+      ['--url', url, 'gists', '--json', '--token', 'admin-secret-123'],
+      ['--token', 'admin-secret-123', 'events', 'show', '1', '--url', url, '--json'],
+      ['--url', url, '--token', 'admin-secret-123', 'config', 'export'],
+    ];
+    expect((await runCli(['publish', 'order.placed', '{"order_id":"U"}', '--url', url, '--token', 'admin-secret-123'])).code).toBe(0);
+    for (const argv of orders) {
+      const r = await runCli(argv);
+      expect(r.stderr, argv.join(' ')).toBe('');
+      expect(r.code, argv.join(' ')).toBe(0);
+    }
+    // The token really is what authenticates, wherever it is written.
+    const wrong = await runCli(['--token', 'not-the-token', 'gists', '--url', url]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/not the admin token/);
+    // The value typed on the command line wins over the environment, before the verb as after it.
+    process.env['AMEBO_URL'] = 'http://127.0.0.1:1';
+    try {
+      expect((await runCli(['--url', url, '--token', 'admin-secret-123', 'events'])).code).toBe(0);
+    } finally {
+      delete process.env['AMEBO_URL'];
+    }
+  });
 });

@@ -1,10 +1,11 @@
 /** /v1/applications */
 import type { Router } from '../router.js';
 import { data, list } from '../http.js';
-import { nameField, objectBody, pageOf, stringField } from '../params.js';
+import { pageOf } from '../params.js';
 import { requireAdmin, requireApp } from '../auth.js';
 import { presentApplication } from '../present.js';
 import { amebo } from '../../errors.js';
+import type { ApplicationInput, ApplicationUpdate } from '../../client/types.js';
 
 function httpUrl(value: string, field: string): string {
   let u: URL;
@@ -20,11 +21,10 @@ function httpUrl(value: string, field: string): string {
 export function applicationRoutes(router: Router): void {
   router.on('POST', '/v1/applications', async ({ core, body, principal }) => {
     requireAdmin(principal, 'register applications');
-    const b = objectBody(body, '{"application", "address", "secret"}');
-    const name = nameField(b, 'application')!;
-    const address = httpUrl(stringField(b, 'address')!, 'address');
-    const secret = stringField(b, 'secret', { min: 8, max: 512 })!;
-    const app = await core.registry.createApplication({ name, address, secret });
+    // The body's shape is checked against the OpenAPI document before this runs (validate.ts).
+    const b = body as ApplicationInput;
+    const address = httpUrl(b.address, 'address');
+    const app = await core.registry.createApplication({ name: b.application, address, secret: b.secret });
     return data(presentApplication(app), 201);
   }, { secretIsData: true });
 
@@ -45,16 +45,14 @@ export function applicationRoutes(router: Router): void {
   router.on('PUT', '/v1/applications/:name', async ({ core, params, body, principal }) => {
     const name = params['name']!;
     requireApp(principal, name, `change application ${name}`);
-    const b = objectBody(body, '{"address"?, "secret"?, "previous_secret"?, "previous_secret_expires_at"?}');
+    const b = body as ApplicationUpdate;
     const patch: Record<string, string> = {};
-    const address = stringField(b, 'address', { required: false });
-    if (address !== undefined) patch['address'] = httpUrl(address, 'address');
-    const secret = stringField(b, 'new_secret', { required: false, min: 8, max: 512 }) ?? (principal.kind === 'app' ? undefined : stringField(b, 'secret', { required: false, min: 8, max: 512 }));
-    if (secret !== undefined) patch['secret'] = secret;
-    const previous = stringField(b, 'previous_secret', { required: false, min: 8, max: 512 });
-    if (previous !== undefined) patch['previous_secret'] = previous;
-    const expires = stringField(b, 'previous_secret_expires_at', { required: false });
-    if (expires !== undefined) {
+    if (b.address != null) patch['address'] = httpUrl(b.address, 'address');
+    const secret = b.new_secret ?? (principal.kind === 'app' ? undefined : b.secret);
+    if (secret != null) patch['secret'] = secret;
+    if (b.previous_secret != null) patch['previous_secret'] = b.previous_secret;
+    const expires = b.previous_secret_expires_at;
+    if (expires != null) {
       if (Number.isNaN(Date.parse(expires))) throw amebo('AMEBO_ERR_VALIDATION', '"previous_secret_expires_at" must be an ISO 8601 time', { field: 'previous_secret_expires_at' });
       patch['previous_secret_expires_at'] = expires;
     }

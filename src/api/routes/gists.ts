@@ -1,10 +1,11 @@
 /** /v1/gists and /v1/replays */
 import type { Router } from '../router.js';
 import { data, list, type Ctx } from '../http.js';
-import { idParam, objectBody, pageOf, timeParam } from '../params.js';
+import { idParam, pageOf, timeParam } from '../params.js';
 import { presentGist } from '../present.js';
 import { amebo } from '../../errors.js';
 import type { GistState } from '../../types.js';
+import type { ReplayInput } from '../../client/types.js';
 
 const STATES = new Set(['pending', 'delivered', 'failed', 'dead']);
 
@@ -43,24 +44,15 @@ export function gistRoutes(router: Router): void {
   router.on('POST', '/v1/regists/:id', replayOne);
 
   router.on('POST', '/v1/replays', async ({ core, body, principal }) => {
-    const b = body === undefined ? {} : objectBody(body, '{from?, to?, action?, subscription?, event?, failed?, dry_run?}');
-    const str = (k: string) => {
-      const v = b[k];
-      if (v === undefined || v === null) return undefined;
-      if (typeof v !== 'string') throw amebo('AMEBO_ERR_VALIDATION', `"${k}" must be a string`, { field: k });
-      return v;
-    };
-    const event = b['event'];
-    if (event !== undefined && event !== null && !(Number.isInteger(event) && (event as number) > 0)) {
-      throw amebo('AMEBO_ERR_VALIDATION', '"event" must be an event id', { field: 'event' });
-    }
+    // The body's shape is checked against the OpenAPI document before this runs (validate.ts).
+    const b = (body ?? {}) as { readonly [K in keyof ReplayInput]?: ReplayInput[K] | null };
     const filter = {
-      from: timeParam(b['from'], 'from'),
-      to: timeParam(b['to'], 'to'),
-      action: str('action'),
-      subscription: str('subscription'),
-      event: (event ?? undefined) as number | undefined,
-      failed: b['failed'] === true,
+      from: timeParam(b.from, 'from'),
+      to: timeParam(b.to, 'to'),
+      action: b.action ?? undefined,
+      subscription: b.subscription ?? undefined,
+      event: b.event ?? undefined,
+      failed: b.failed === true,
     };
     if (filter.subscription !== undefined && !core.registry.snapshot.subscriptions.has(filter.subscription)) {
       throw amebo('AMEBO_ERR_NOT_FOUND', `no subscription named ${filter.subscription}`);
@@ -68,7 +60,7 @@ export function gistRoutes(router: Router): void {
     if (filter.action !== undefined && !core.registry.snapshot.actions.has(filter.action)) {
       throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `unknown action "${filter.action}"`);
     }
-    const dryRun = b['dry_run'] === true;
+    const dryRun = b.dry_run === true;
     return data(await core.startReplay(principal, filter, dryRun), dryRun ? 200 : 202);
   });
 

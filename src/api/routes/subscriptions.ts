@@ -1,49 +1,38 @@
 /** /v1/subscriptions */
 import type { Router } from '../router.js';
 import { data, list } from '../http.js';
-import { nameField, objectBody, pageOf, stringField } from '../params.js';
+import { pageOf } from '../params.js';
 import { requireApp } from '../auth.js';
 import { presentSubscription } from '../present.js';
 import { amebo } from '../../errors.js';
 import { parseDuration } from '../../config/units.js';
 import type { RetryPolicy } from '../../types.js';
+import type { SubscriptionInput, SubscriptionPolicyInput, SubscriptionUpdate } from '../../client/types.js';
 
-/** Optional policy fields of a subscription body, validated. */
-function policyFields(b: Record<string, unknown>): Partial<RetryPolicy> {
-  const out: Partial<Record<keyof RetryPolicy, number | boolean>> = {};
-  const int = (field: string, key: keyof RetryPolicy, min: number, max: number) => {
-    const v = b[field];
-    if (v === undefined || v === null) return;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw amebo('AMEBO_ERR_VALIDATION', `"${field}" must be a whole number from ${min} to ${max}`, { field });
-    }
-    out[key] = v;
-  };
-  const duration = (field: string, key: keyof RetryPolicy) => {
-    const v = b[field];
-    if (v === undefined || v === null) return;
-    const ms = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined;
-    if (ms === undefined || ms <= 0) throw amebo('AMEBO_ERR_VALIDATION', `"${field}" must be a duration such as 500ms, 30s or 5m`, { field });
-    out[key] = ms;
-  };
-  int('max_retries', 'max_retries', 0, 1000);
-  int('concurrency', 'concurrency', 1, 1024);
-  duration('timeout', 'timeout_ms');
-  if (b['retry_4xx'] !== undefined) {
-    if (typeof b['retry_4xx'] !== 'boolean') throw amebo('AMEBO_ERR_VALIDATION', '"retry_4xx" must be true or false', { field: 'retry_4xx' });
-    out.retry_4xx = b['retry_4xx'];
+/**
+ * The policy keys a subscription body sets. Their types and ranges are checked by the body schema;
+ * a duration's grammar is the config's (units.ts), so it is parsed here.
+ */
+function policyFields(b: SubscriptionPolicyInput): Partial<RetryPolicy> {
+  const out: { -readonly [K in keyof RetryPolicy]?: RetryPolicy[K] } = {};
+  if (b.max_retries != null) out.max_retries = b.max_retries;
+  if (b.concurrency != null) out.concurrency = b.concurrency;
+  if (b.retry_4xx != null) out.retry_4xx = b.retry_4xx;
+  if (b.timeout != null) {
+    const ms = parseDuration(b.timeout);
+    if (ms === undefined || ms <= 0) throw amebo('AMEBO_ERR_VALIDATION', '"timeout" must be a duration such as 500ms, 30s or 5m', { field: 'timeout', pointer: '/timeout' });
+    out.timeout_ms = ms;
   }
-  return out as Partial<RetryPolicy>;
+  return out;
 }
 
 export function subscriptionRoutes(router: Router): void {
   router.on('POST', '/v1/subscriptions', async ({ core, body, principal }) => {
-    const b = objectBody(body, '{"application", "action", "handler", "subscription"?, "max_retries"?}');
-    const application = nameField(b, 'application')!;
-    const action = nameField(b, 'action')!;
+    // The body's shape is checked against the OpenAPI document before this runs (validate.ts).
+    const b = body as SubscriptionInput;
+    const { application, action, handler } = b;
     requireApp(principal, application, `subscribe on behalf of ${application}`);
-    const handler = stringField(b, 'handler', { max: 2048 })!;
-    const name = nameField(b, 'subscription', false) ?? `${application}.${action}`;
+    const name = b.subscription ?? `${application}.${action}`;
     const defaults = core.registry.snapshot.config.delivery;
     const { max_inflight: _, ...policy } = defaults;
     const { subscription, implicitApplication } = await core.registry.createSubscription({
@@ -90,12 +79,10 @@ export function subscriptionRoutes(router: Router): void {
     const current = core.registry.snapshot.subscriptions.get(name);
     if (!current) throw amebo('AMEBO_ERR_NOT_FOUND', `no subscription named ${name}`);
     requireApp(principal, current.application, `change subscription ${name}`);
-    const b = objectBody(body, '{"handler"?, "action"?, "max_retries"?, "timeout"?, "concurrency"?, "retry_4xx"?}');
+    const b = body as SubscriptionUpdate;
     const patch: Record<string, unknown> = { ...policyFields(b) };
-    const handler = stringField(b, 'handler', { required: false, max: 2048 });
-    if (handler !== undefined) patch['handler'] = handler;
-    const action = nameField(b, 'action', false);
-    if (action !== undefined) patch['action'] = action;
+    if (b.handler != null) patch['handler'] = b.handler;
+    if (b.action != null) patch['action'] = b.action;
     await core.registry.updateSubscription(name, patch);
     return data(presentSubscription(core.registry.snapshot.subscriptions.get(name)!));
   });

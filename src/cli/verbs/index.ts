@@ -3,7 +3,7 @@
  * its module. Keep one line per verb.
  */
 import { Option, type Command } from 'commander';
-import { clientVerb } from '../program.js';
+import { clientVerb, resolveClientOptions, type ClientOptions } from '../program.js';
 import { durationArg, intArg, timeArg } from './shared.js';
 
 /** Adds one client verb to the program; `setCode` receives the verb's exit code. */
@@ -23,8 +23,8 @@ function lazy<M>(load: () => Promise<M>, setCode: (code: number) => void, name =
     const fn = mod[name] as (...a: unknown[]) => Promise<number>;
     const command = args[args.length - 1] as Command;
     const positional = args.slice(0, -2);
-    const options = command.parent?.parent ? command.optsWithGlobals() : args[args.length - 2];
-    setCode(await fn(...positional, options));
+    const options = (command.parent?.parent ? command.optsWithGlobals() : args[args.length - 2]) as ClientOptions;
+    setCode(await fn(...positional, resolveClientOptions(options, command)));
   };
 }
 

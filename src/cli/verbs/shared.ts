@@ -20,9 +20,10 @@ import type { Page } from '../../client/types.js';
 export async function withClient(opts: ClientOptions, body: (client: AmeboClient) => Promise<number>): Promise<number> {
   let client: AmeboClient | undefined;
   try {
-    // Loaded here, not at the top: undici is large, and `--version`/`--help` never need it.
+    // Loaded here, not at the top: undici is large, and `--version`/`--help` never need it. No env
+    // defaults: commander has read $AMEBO_URL and $AMEBO_TOKEN, and $AMEBO_SECRET is not the CLI's.
     const { AmeboClient } = await import('../../client/api.js');
-    client = new AmeboClient({ url: opts.url, token: opts.token });
+    client = new AmeboClient({ url: opts.url, token: opts.token, env: {} });
     return await body(client);
   } catch (error) {
     io().stderr.write(describeError(error));

@@ -130,7 +130,7 @@ async function tailTui(client: AmeboClient, opts: TailOptions): Promise<number> 
 export default async function tail(opts: TailOptions): Promise<number> {
   let client: AmeboClient | undefined;
   try {
-    client = new AmeboClient({ url: opts.url, token: opts.token });
+    client = new AmeboClient({ url: opts.url, token: opts.token, env: {} });
     const { stdout, stdin } = io();
     const interactive = !opts.json && stdout.isTTY === true && stdin.isTTY === true;
     return interactive ? await tailTui(client, opts) : await tailJson(client, opts);

@@ -174,7 +174,10 @@ export class LmdbDeliverySource implements DeliverySource {
       }
     }
     const out: Lease[] = [];
-    for (const [id] of picked) {
+    // The windows decide which gists go; within the batch they go in due order (publish order when
+    // nothing waits), since the attempts of one batch start together.
+    const order = [...picked.values()].sort((x, y) => x[2] - y[2] || x[3] - y[3]);
+    for (const [, , , id] of order) {
       const row = this.env.gists.get(id);
       if (!row || (row.state !== 'pending' && row.state !== 'failed')) continue;
       const event = this.env.events.get(row.event_id);
