@@ -78,6 +78,14 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addHelpText('after', '\nExamples:\n  amebo check --config amebo.yaml && git push')
     .action(lazy(() => import('./verbs/check.js'), setCode));
 
+  program
+    .command('backup')
+    .description("write a consistent copy of a live log (LMDB's own copy, compacted) while serve runs")
+    .argument('<file>', 'where to write the copy (must not exist)')
+    .option('-d, --data <dir>', 'data directory of the log', './data')
+    .addHelpText('after', '\nExamples:\n  amebo backup --data /var/lib/amebo /backups/amebo-$(date +%F).mdb\n\nRestore: stop amebo, put the copy at <data dir>/log.mdb, start amebo.')
+    .action(lazy(() => import('./verbs/backup.js'), setCode));
+
   const config = program.command('config').description('work with the effective config');
   clientVerb(
     config

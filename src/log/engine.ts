@@ -5,8 +5,22 @@
 import type { Clock } from '../types.js';
 import type { ServerSettings } from '../config/load.js';
 import type { LogEngine } from './contract.js';
-import { LmdbEngine } from './lmdb/index.js';
+import { LmdbEngine, backupLmdb } from './lmdb/index.js';
 
 export function createEngine(server: ServerSettings, clock: Clock): LogEngine {
   return new LmdbEngine({ dataDir: server.data, durability: server.durability, mapSizeBytes: server.map_size_bytes, clock });
+}
+
+/** What `amebo backup` wrote. */
+export interface BackupResult {
+  readonly file: string;
+  readonly bytes: number;
+}
+
+/**
+ * A consistent, compacted copy of the LMDB log in `dataDir`, taken while a daemon may be writing to
+ * it. Restore by placing the file at `<data dir>/log.mdb` of a stopped or new daemon.
+ */
+export function backup(dataDir: string, file: string): Promise<BackupResult> {
+  return backupLmdb(dataDir, file);
 }

@@ -4,8 +4,8 @@
  * the log exactly as one commit left it. The copy is a complete log file: restore it by putting it at
  * `<data dir>/log.mdb` of a stopped (or new) daemon.
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { open } from 'lmdb';
 import { amebo } from '../../errors.js';
 import { LOG_FILE, FORMAT_VERSION, looksLikeLmdb } from './env.js';
@@ -27,14 +27,23 @@ export async function backupLmdb(dataDir: string, file: string): Promise<BackupR
     const format = root.openDB<unknown, string>({ name: 'meta' }).get('format');
     if (typeof format !== 'number') throw amebo('AMEBO_ERR_DATA_DIR', `${logPath} is not an amebo log (no format marker)`);
     if (format > FORMAT_VERSION) throw amebo('AMEBO_ERR_DATA_DIR', `${logPath} was written by a newer amebo (log format ${format}); use that amebo's backup`);
-    // Written next to the target and renamed, so a failed copy never leaves a truncated backup behind.
-    const partial = `${file}.partial-${process.pid}`;
+    // Written in a private directory next to the target (the log holds application secrets), made
+    // owner-only, then renamed: a failed copy never leaves a truncated backup behind.
+    let work: string;
+    try {
+      work = mkdtempSync(join(dirname(file), `.${basename(file)}.`));
+    } catch (err) {
+      throw amebo('AMEBO_ERR_DATA_DIR', `the backup could not be written to ${file}: ${(err as Error).message}`, undefined, err);
+    }
+    const partial = join(work, 'log.mdb');
     try {
       await root.backup(partial, true);
+      chmodSync(partial, 0o600);
       renameSync(partial, file);
     } catch (err) {
-      rmSync(partial, { force: true });
       throw amebo('AMEBO_ERR_DATA_DIR', `the backup could not be written to ${file}: ${(err as Error).message}`, undefined, err);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
     return { file, bytes: statSync(file).size, format };
   } finally {
