@@ -137,7 +137,9 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         keepAliveTimeout: 10_000,
         connect: { timeout: 10_000, lookup: (host, opts, cb) => guard.lookup(host, opts, cb as never) },
       });
-    if (!options.dispatcher) components.push({ name: 'http-client', close: () => http.close() });
+    // Closed after the dispatcher's bounded drain: what is still in flight then is abandoned, so the
+    // pool is destroyed rather than waited for (an attempt may have minutes left on its timeout).
+    if (!options.dispatcher) components.push({ name: 'http-client', close: () => http.destroy() });
     let dispatcher: Dispatcher | undefined;
     const metrics = createMetrics({
       stats: () => engine.stats(),

@@ -79,6 +79,8 @@ export class Dispatcher {
   readonly #envelopes = new EnvelopeBuilder();
   #inflight = 0;
   #closing = false;
+  /** Set when the shutdown drain timed out: late outcomes are not recorded (the log may be closing). */
+  #abandoned = false;
   #unsubscribe: (() => void) | null = null;
 
   constructor(private readonly deps: DispatchDeps) {}
@@ -112,6 +114,7 @@ export class Dispatcher {
     const result = await Promise.race([drained, timedOut]);
     controller.abort();
     if (result === 'timeout') {
+      this.#abandoned = true;
       this.deps.logger.warn({ inflight: this.#running.size }, 'shutdown timeout: abandoning attempts in flight; they will be retried after restart');
     }
   }
@@ -213,6 +216,8 @@ export class Dispatcher {
     });
     const res = await sendAttempt(this.deps.http, { url: sub.url, body, headers, timeoutMs: sub.timeout_ms }, clock, this.deps.guard());
     releaseSlot();
+    // Abandoned at shutdown: the gist stays open in the log and is attempted again after the restart.
+    if (this.#abandoned) return;
     const at = clock.now();
     const next = transition(gist, res, sub, at, this.deps.random);
     metrics.deliveries.inc({ subscription: sub.name, outcome: next.state === 'delivered' ? 'success' : next.state === 'dead' ? 'dead' : 'retry' });

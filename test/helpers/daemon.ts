@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createAmebo, type Core } from '../../src/amebo.js';
+import type { Clock } from '../../src/types.js';
 import { createHttpServer } from '../../src/api/server.js';
 import { watchConfig, type ConfigWatcher } from '../../src/config/watch.js';
 import { tmpDir } from './tmp.js';
@@ -44,6 +45,8 @@ export interface DaemonOptions {
   readonly dir?: string;
   readonly watch?: boolean;
   readonly random?: () => number;
+  /** Time and timers of the daemon (a FakeClock for tests of policy over time). */
+  readonly clock?: Clock;
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaemon> {
@@ -70,6 +73,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaem
     logDestination: sink,
     logLevel: 'debug',
     random: options.random,
+    clock: options.clock,
   });
   const http = createHttpServer(core);
   const nonconforming = watchResponses(http.server);

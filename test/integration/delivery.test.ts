@@ -6,6 +6,7 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 import { eventually } from '../helpers/eventually.js';
+import { FakeClock, settle } from '../helpers/fake-clock.js';
 import { yaml } from '../helpers/config.js';
 
 let daemon: TestDaemon | undefined;
@@ -107,15 +108,20 @@ describe('delivery', () => {
     expect(g.attempts[1].status).toBe(200);
   });
 
-  it('delays the first attempt by sleep_until seconds', async () => {
+  it('delays the first attempt by sleep_until seconds (on a fake clock)', async () => {
     const r = await receiver();
-    daemon = await startDaemon({ yaml: yaml({ subscriptions: { s: { handler: r.url } } }) });
-    const sent = Date.now();
-    const res = await daemon.request('POST', '/v1/events', { action: 'order.placed', payload: { order_id: 'o1' }, sleep_until: 1 });
+    const clock = new FakeClock(Date.now());
+    daemon = await startDaemon({ clock, yaml: yaml({ subscriptions: { s: { handler: r.url } } }) });
+    const res = await daemon.request('POST', '/v1/events', { action: 'order.placed', payload: { order_id: 'o1' }, sleep_until: 1.5 });
     expect(res.status).toBe(201);
-    expect(res.body.data.deliver_after).not.toBeNull();
-    const [got] = await r.waitFor(1, 5000);
-    expect(got!.at - sent).toBeGreaterThanOrEqual(950);
+    expect(Date.parse(res.body.data.deliver_after)).toBe(clock.now() + 1_500);
+    await clock.advance(1_499);
+    await settle();
+    expect(r.requests).toHaveLength(0);
+    await clock.advance(1);
+    await r.waitFor(1, 5000);
+    const g = await gist(daemon);
+    expect(Date.parse(g.attempts[0].at)).toBe(Date.parse(res.body.data.deliver_after));
   });
 
   it('makes a publish idempotent per action with deduper', async () => {
@@ -135,18 +141,22 @@ describe('delivery', () => {
   });
 
   it('does not let a hanging endpoint slow down another subscription', async () => {
-    const slow = await receiver(() => ({ status: 200, delayMs: 3000 }));
+    // The slow endpoint answers nothing for the whole test: whatever the machine's speed, every fast
+    // delivery happens while both of its slots hang.
+    const slow = await receiver(() => ({ status: 200, delayMs: 25_000 }));
     const fast = await receiver();
     daemon = await startDaemon({
-      yaml: yaml({ subscriptions: { slow: { handler: slow.url, extra: 'concurrency: 2\ntimeout: 5s' }, fast: { handler: fast.url } } }),
+      yaml: yaml({ server: '  shutdown_timeout: 200ms', subscriptions: { slow: { handler: slow.url, extra: 'concurrency: 2\ntimeout: 20s' }, fast: { handler: fast.url } } }),
     });
-    const started = Date.now();
     const batch = Array.from({ length: 50 }, (_, i) => ({ action: 'order.placed', payload: { order_id: `o${i}` } }));
     expect((await daemon.request('POST', '/v1/events/batch', { events: batch })).status).toBe(201);
-    await fast.waitFor(50, 2500);
-    expect(Date.now() - started).toBeLessThan(2500);
-    // The slow endpoint never has more than its 2 slots in flight.
-    expect(slow.requests.length).toBeLessThanOrEqual(2);
+    await fast.waitFor(50, 20_000);
+    expect(new Set(fast.requests.map((r) => r.json['event_id'])).size).toBe(50);
+    // The slow endpoint holds exactly its 2 slots, no more.
+    await slow.waitFor(2, 5_000);
+    expect(slow.requests).toHaveLength(2);
+    const held = await daemon.request('GET', '/v1/gists?subscription=slow&state=pending&per_page=100');
+    expect(held.body.meta.total).toBe(50);
   });
 
   it('bounds the whole attempt: a body trickled byte by byte cannot hold a slot past the timeout', async () => {
