@@ -13,6 +13,7 @@ import { e2e } from './scenarios/e2e.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { jetstream } from './scenarios/jetstream.mjs';
 import { backlog } from './scenarios/backlog.mjs';
+import { sustained } from './scenarios/sustained.mjs';
 import { patterns } from './scenarios/patterns.mjs';
 import { publish } from './scenarios/publish.mjs';
 import { rate } from './scenarios/rate.mjs';
@@ -20,7 +21,7 @@ import { replay } from './scenarios/replay.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = join(ROOT, 'bench/results');
-const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog };
+const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained };
 const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));
@@ -76,7 +77,7 @@ ctx.log(`other load on the machine after the bench: ${backgroundAfter} cores${bu
 
 const git = (args) => {
   try {
-    return execFileSync('git', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', args, { cwd: process.env.BENCH_APP ?? ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {
     return null;
   }

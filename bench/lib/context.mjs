@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pickLoadgen } from './loadgen.mjs';
 
-export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog'];
+export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog', 'sustained'];
 
 const HELP = `npm run bench [-- options]
 
@@ -62,6 +62,8 @@ export function makeContext(argv) {
     replayEvents: quick ? 2_000 : 10_000,
     // Events with two subscriptions each whose receiver is down (figure 10): twice as many gists.
     backlogEvents: Number(process.env.BENCH_BACKLOG_EVENTS ?? (quick ? 100_000 : 1_000_000)),
+    // The window over which a publish rate must keep the backlog flat (figure 11).
+    sustainSeconds: quick ? 15 : 60,
     e2eRate: 1000,
     tool: pickLoadgen(log),
     tmp: mkdtempSync(join(tmpdir(), 'amebo-bench-')),

@@ -96,6 +96,16 @@ export function buildRows(f) {
     row('(10) restart to a healthy /health with that backlog, ms', n0(b.restartToHealthyMs), `RssAnon after ${n1(b.anonAfterRestartMB)} MB`, '', '< 2,000 ms', b.restartToHealthyMs < 2000);
     row('(10) first attempt of a new event / a replayed one behind it, ms', `${n0(b.newEventFirstAttemptMs)} / ${n0(b.replayFirstAttemptMs)}`, `fill ${n0(b.fillEventsPerSec)} events/s`, '', 'within seconds', b.newEventFirstAttemptMs !== null && b.newEventFirstAttemptMs < 2000 && b.replayFirstAttemptMs !== null && b.replayFirstAttemptMs < 2000);
   }
+  if (f.sustained) {
+    const s = f.sustained;
+    row(
+      `(11) highest publish rate with a flat backlog for ${s.windowSeconds} s, 2 subscriptions, events/s`,
+      n0(s.sustainedEventsPerSec),
+      `fan-out ceiling ${n0(s.ceilingEventsPerSec)} (undici ${n0(s.ceilingDeliveriesPerSec)} deliveries/s)`,
+      ratio(s.ratio),
+      'report',
+    );
+  }
   return rows;
 }
 

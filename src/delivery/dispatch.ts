@@ -146,6 +146,8 @@ export class Dispatcher {
       const free = Math.min(sub.concurrency - loop.inflight, max - this.#inflight);
       if (free <= 0) {
         await this.#freed.wait(signal);
+        // Answers that arrive together free their slots together: take them in one lease.
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       let leases: Lease[];

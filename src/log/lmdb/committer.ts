@@ -20,7 +20,14 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
+/** Work that runs at the start and at the end of every write transaction, inside it. */
+export interface TransactionHooks {
+  begin(): void;
+  end(): void;
+}
+
 export class Committer {
+  readonly #hooks: TransactionHooks[] = [];
   #queue: Pending[] = [];
   #scheduled = false;
 
@@ -28,6 +35,19 @@ export class Committer {
     private readonly root: RootDatabase,
     private readonly durability: 'commit' | 'fsync',
   ) {}
+
+  /** Adds work to the start and end of every transaction (counters kept per transaction, say). */
+  hook(hooks: TransactionHooks): void {
+    this.#hooks.push(hooks);
+  }
+
+  /** Runs `work` between the hooks; inside a write transaction. */
+  #within<T>(work: () => T): T {
+    for (const h of this.#hooks) h.begin();
+    const result = work();
+    for (const h of this.#hooks) h.end();
+    return result;
+  }
 
   /** Resolves when everything committed so far is durable under the configured setting. */
   async durable(): Promise<void> {
@@ -52,7 +72,7 @@ export class Committer {
 
   async #commitFlushed<T>(work: () => T): Promise<T> {
     try {
-      const result = await this.root.transaction(work);
+      const result = await this.root.transaction(() => this.#within(work));
       await this.durable();
       return result;
     } catch (err) {
@@ -67,9 +87,11 @@ export class Committer {
     if (batch.length === 0) return;
     const results: unknown[] = new Array(batch.length);
     try {
-      this.root.transactionSync(() => {
-        for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.work();
-      });
+      this.root.transactionSync(() =>
+        this.#within(() => {
+          for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.work();
+        }),
+      );
     } catch {
       // One failing piece of work aborts the whole transaction: run each on its own, so only the
       // failing one (or all of them, when the disk is full) is rejected.
@@ -83,7 +105,7 @@ export class Committer {
     let result: unknown;
     try {
       this.root.transactionSync(() => {
-        result = p.work();
+        result = this.#within(p.work);
       });
     } catch (err) {
       void storageError(err).then(p.reject);

@@ -154,7 +154,10 @@ export class LmdbDeliverySource implements DeliverySource {
 
   #take(subscription: string, max: number, now: number, leaseMs: number): Lease[] {
     const limit = max + this.leases.of(subscription).count;
-    const windows = [this.#due(subscription, 1, now, limit, false), this.#due(subscription, 0, now, limit, false), this.#due(subscription, 0, now, limit, true)];
+    const oldest = this.#due(subscription, 0, now, limit, false);
+    // A first-attempt lane shorter than the window was read whole: its newest end adds nothing.
+    const newest = oldest.read < limit ? oldest : this.#due(subscription, 0, now, limit, true);
+    const windows = [this.#due(subscription, 1, now, limit, false), oldest, newest];
     const turn = (this.#turn.get(subscription) ?? 0) + 1;
     this.#turn.set(subscription, turn);
     const picked = new Map<number, DueKey>();
@@ -189,12 +192,13 @@ export class LmdbDeliverySource implements DeliverySource {
   }
 
   /** Due keys of one lane (due ≤ now) that nobody holds, oldest (or newest) first, at most `limit` read. */
-  #due(subscription: string, lane: number, now: number, limit: number, newest: boolean): DueKey[] {
-    const out: DueKey[] = [];
+  #due(subscription: string, lane: number, now: number, limit: number, newest: boolean): DueKey[] & { read: number } {
+    const out = Object.assign([] as DueKey[], { read: 0 });
     const range = newest
       ? { start: [subscription, lane, now + 1, 0], end: [subscription, lane, 0, 0], reverse: true, limit }
       : { start: [subscription, lane, 0, 0], end: [subscription, lane, now + 1, 0], limit };
     for (const key of this.env.due.getKeys(range as never)) {
+      out.read++;
       const k = key as DueKey;
       if (!this.leases.busy(k[3], now)) out.push(k);
     }

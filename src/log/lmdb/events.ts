@@ -10,7 +10,7 @@ import type { Env } from './env.js';
 import type { IdSource } from './ids.js';
 import type { LeaseTable } from './delivery.js';
 import { toStoredEvent, type EventRow, type GistRow } from './rows.js';
-import { addBacklog } from './backlog.js';
+import type { BacklogCounts } from './backlog.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 /** Rows a scan reads between yields to the event loop, so a long replay never stalls the daemon. */
@@ -22,23 +22,20 @@ export class LmdbEventLog implements EventLog {
     private readonly committer: Committer,
     private readonly ids: IdSource,
     private readonly leases: LeaseTable,
+    private readonly backlog: BacklogCounts,
     private readonly clock: Clock,
   ) {}
 
   async append(inputs: readonly AppendInput[]): Promise<AppendOutput[]> {
     const touched = new Set<string>();
     const out = await this.committer.commit(() => {
-      const deltas = new Map<string, number>();
-      const results = inputs.map((input) => this.#appendOne(input, deltas));
-      addBacklog(this.env, deltas);
-      for (const sub of deltas.keys()) touched.add(sub);
-      return results;
+      return inputs.map((input) => this.#appendOne(input, touched));
     });
     for (const sub of touched) this.leases.wake(sub);
     return out;
   }
 
-  #appendOne(input: AppendInput, deltas: Map<string, number>): AppendOutput {
+  #appendOne(input: AppendInput, touched: Set<string>): AppendOutput {
     const { env } = this;
     if (input.deduper !== undefined) {
       const existing = env.dedupe.get([input.action, input.deduper]);
@@ -76,7 +73,8 @@ export class LmdbEventLog implements EventLog {
       env.due.putSync([subscription, 0, due, gistId], null);
       env.gistIndex.putSync(['e', id, gistId], null);
       env.gistIndex.putSync(['s', subscription, gistId], null);
-      deltas.set(subscription, (deltas.get(subscription) ?? 0) + 1);
+      this.backlog.add(subscription, 1);
+      touched.add(subscription);
     }
     return { event: toStoredEvent(row), duplicate: false, gists: input.subscriptions.length };
   }

@@ -12,7 +12,7 @@ import type { IdSource } from './ids.js';
 import type { LeaseTable } from './delivery.js';
 import type { LmdbEventLog } from './events.js';
 import { laneOf, toAttempt, toGist, type GistRow } from './rows.js';
-import { addBacklog } from './backlog.js';
+import type { BacklogCounts } from './backlog.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 const YIELD_EVERY = 2_000;
@@ -27,6 +27,7 @@ export class LmdbGistStore implements GistStore {
     private readonly ids: IdSource,
     private readonly leases: LeaseTable,
     private readonly events: LmdbEventLog,
+    private readonly backlog: BacklogCounts,
   ) {}
 
   async get(id: number): Promise<Gist | undefined> {
@@ -106,7 +107,7 @@ export class LmdbGistStore implements GistStore {
         env.due.putSync([row.subscription, laneOf(updated.state), updated.next_at!, id], null);
       } else {
         env.open.removeSync(id);
-        addBacklog(env, new Map([[row.subscription, -1]]));
+        this.backlog.add(row.subscription, -1);
       }
       if (updated.state === 'dead') env.gistIndex.putSync(['x', 'dead', id], null);
       return updated;
@@ -119,19 +120,16 @@ export class LmdbGistStore implements GistStore {
   }
 
   async replay(targets: readonly ReplayTarget[], now: number): Promise<Gist[]> {
-    const { env } = this;
     const touched = new Set<string>();
     const rows = await this.committer.commit(() => {
       const out: GistRow[] = [];
-      const deltas = new Map<string, number>();
       for (const t of targets) {
-        const row = 'gist' in t ? this.#reset(t.gist, now, deltas) : this.#create(t.event, t.subscription, now, deltas);
+        const row = 'gist' in t ? this.#reset(t.gist, now) : this.#create(t.event, t.subscription, now);
         if (row) {
           out.push(row);
           touched.add(row.subscription);
         }
       }
-      addBacklog(env, deltas);
       return out;
     });
     for (const sub of touched) this.leases.wake(sub);
@@ -139,7 +137,7 @@ export class LmdbGistStore implements GistStore {
   }
 
   /** An existing gist back to pending, due now (in the write transaction). */
-  #reset(id: number, now: number, deltas: Map<string, number>): GistRow | null {
+  #reset(id: number, now: number): GistRow | null {
     const { env } = this;
     const row = env.gists.get(id);
     if (!row) return null;
@@ -150,7 +148,7 @@ export class LmdbGistStore implements GistStore {
       return marked;
     }
     if (isOpen(row)) env.due.removeSync([row.subscription, laneOf(row.state), row.next_at ?? 0, id]);
-    else deltas.set(row.subscription, (deltas.get(row.subscription) ?? 0) + 1);
+    else this.backlog.add(row.subscription, 1);
     const next: GistRow = { ...row, state: 'pending', retry_base: row.attempts, next_at: now, updated: now, replays: row.replays + 1 };
     delete next.rerun;
     delete next.orphaned;
@@ -164,11 +162,11 @@ export class LmdbGistStore implements GistStore {
   }
 
   /** A new gist for an event and a subscription that has none (created after the event). */
-  #create(eventId: number, subscription: string, now: number, deltas: Map<string, number>): GistRow | null {
+  #create(eventId: number, subscription: string, now: number): GistRow | null {
     const { env } = this;
     const event = env.events.get(eventId);
     if (!event) return null;
-    for (const id of this.#indexed(['e', eventId])) if (env.gists.get(id)?.subscription === subscription) return this.#reset(id, now, deltas);
+    for (const id of this.#indexed(['e', eventId])) if (env.gists.get(id)?.subscription === subscription) return this.#reset(id, now);
     const id = this.ids.nextGist();
     const row: GistRow = {
       id,
@@ -188,7 +186,7 @@ export class LmdbGistStore implements GistStore {
     env.due.putSync([subscription, 0, now, id], null);
     env.gistIndex.putSync(['e', eventId, id], null);
     env.gistIndex.putSync(['s', subscription, id], null);
-    deltas.set(subscription, (deltas.get(subscription) ?? 0) + 1);
+    this.backlog.add(subscription, 1);
     return row;
   }
 

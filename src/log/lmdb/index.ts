@@ -14,7 +14,7 @@ import { LmdbEventLog } from './events.js';
 import { LmdbGistStore } from './gists.js';
 import { LmdbObjectStore } from './objects.js';
 import { fileBytes, liveBytes, prune } from './retention.js';
-import { backlogBySubscription } from './backlog.js';
+import { BacklogCounts } from './backlog.js';
 
 export interface LmdbOptions {
   readonly dataDir: string;
@@ -32,6 +32,7 @@ interface Parts {
   readonly gists: LmdbGistStore;
   readonly delivery: LmdbDeliverySource;
   readonly objects: LmdbObjectStore;
+  readonly backlog: BacklogCounts;
 }
 
 const STRUCTURES = Symbol.for('structures');
@@ -76,12 +77,15 @@ export class LmdbEngine implements LogEngine {
     const committer = new Committer(env.root, this.options.durability);
     const ids = new IdSource(env);
     const leases = new LeaseTable(clock);
-    const events = new LmdbEventLog(env, committer, ids, leases, clock);
+    const backlog = new BacklogCounts(env);
+    committer.hook(backlog);
+    const events = new LmdbEventLog(env, committer, ids, leases, backlog, clock);
     this.#parts = {
       env,
       committer,
       events,
-      gists: new LmdbGistStore(env, committer, ids, leases, events),
+      gists: new LmdbGistStore(env, committer, ids, leases, events, backlog),
+      backlog,
       delivery: new LmdbDeliverySource(env, leases, clock),
       objects: new LmdbObjectStore(env, committer),
     };
@@ -109,7 +113,7 @@ export class LmdbEngine implements LogEngine {
       engine: 'lmdb',
       events: count(env.events),
       backlog: count(env.open),
-      backlog_by_subscription: backlogBySubscription(env),
+      backlog_by_subscription: this.#p.backlog.all(),
       storage: { file_bytes: fileBytes(env), live_bytes: liveBytes(env), data: env.dataDir, durability: this.options.durability },
     };
   }
