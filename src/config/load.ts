@@ -18,7 +18,9 @@ import { expandEnv, forbiddenKeys } from './expand.js';
 import { readSchemaFile } from './schema-file.js';
 import { resolveHandler } from './handler.js';
 import type { RetentionPolicy } from '../log/contract.js';
-import { parseCidr } from '../delivery/networks.js';
+import { parseCidr, type NetworkPolicy } from './cidr.js';
+
+export type { NetworkPolicy } from './cidr.js';
 
 /** Settings of the daemon itself. */
 export interface ServerSettings {
@@ -39,11 +41,6 @@ export interface DeliverySettings extends RetryPolicy {
   readonly max_inflight: number;
 }
 
-/** Networks handlers may connect to (CIDR strings), checked at connect time. */
-export interface NetworkPolicy {
-  readonly allow: readonly string[];
-  readonly deny: readonly string[];
-}
 
 export const DEFAULT_DENY = Object.freeze(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']);
 

@@ -7,7 +7,15 @@
  */
 import { dirname, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
-import type { Core } from '../amebo.js';
+import type { Logger } from 'pino';
+import type { Registry } from './registry.js';
+
+/** What the watcher needs of the core: the config in force, a way to reload it, and the log. */
+export interface Reloadable {
+  readonly registry: Pick<Registry, 'snapshot'>;
+  readonly logger: Logger;
+  reload(): Promise<{ readonly ok: boolean }>;
+}
 
 /** How long writes must settle before a reload. */
 export const DEBOUNCE_MS = 250;
@@ -18,12 +26,12 @@ export interface ConfigWatcher {
   close(): Promise<void>;
 }
 
-function watchedFiles(core: Core): Set<string> {
+function watchedFiles(core: Reloadable): Set<string> {
   const config = core.registry.snapshot.config;
   return new Set([config.file!, ...config.watch].map((p) => resolve(p)));
 }
 
-export function watchConfig(core: Core): ConfigWatcher {
+export function watchConfig(core: Reloadable): ConfigWatcher {
   if (core.registry.snapshot.config.file === null) return { ready: Promise.resolve(), close: async () => undefined };
   let files = watchedFiles(core);
   let dirs = new Set([...files].map((f) => dirname(f)));

@@ -5,18 +5,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import type { NetworkPolicy } from '../config/load.js';
-
-/** Parses `10.0.0.0/8`, `fe80::/10` or a bare address. */
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
-  const [address, prefixText] = text.trim().split('/');
-  const v = isIP(address ?? '');
-  if (v === 0) return null;
-  const max = v === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
-  return { address: address!, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
-}
+import { parseCidr, type NetworkPolicy } from '../config/cidr.js';
 
 function blockList(cidrs: readonly string[]): BlockList {
   const list = new BlockList();

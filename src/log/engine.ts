@@ -3,12 +3,19 @@
  * and today's only engine; the contract (contract.ts) is what a second one implements.
  */
 import type { Clock } from '../types.js';
-import type { ServerSettings } from '../config/load.js';
 import type { LogEngine } from './contract.js';
 import { LmdbEngine, backupLmdb } from './lmdb/index.js';
 
-export function createEngine(server: ServerSettings, clock: Clock): LogEngine {
-  return new LmdbEngine({ dataDir: server.data, durability: server.durability, mapSizeBytes: server.map_size_bytes, clock });
+/** Where and how the log is kept, as `server.*` in amebo.yaml gives it. */
+export interface EngineSettings {
+  /** The LMDB data dir. */
+  readonly data: string;
+  readonly durability: 'commit' | 'fsync';
+  readonly map_size_bytes: number;
+}
+
+export function createEngine(settings: EngineSettings, clock: Clock): LogEngine {
+  return new LmdbEngine({ dataDir: settings.data, durability: settings.durability, mapSizeBytes: settings.map_size_bytes, clock });
 }
 
 /** What `amebo backup` wrote. */

@@ -3,7 +3,7 @@
  * duration, outcome, error and the head of the response.
  */
 import { Box, Text } from 'ink';
-import { attemptsTable } from '../cli/format/resources.js';
+import { attemptsTable } from '../format/resources.js';
 import type { DetailView } from './core/tail-state.js';
 import { stateColor } from './core/row-format.js';
 

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/program.js';
-import { withIO, type OutStream } from '../../src/cli/format/io.js';
+import { withIO, type OutStream } from '../../src/format/io.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { eventually } from '../helpers/eventually.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatLatency, parseDuration } from '../../src/cli/format/duration.js';
-import { parseTimeArg, shortIso } from '../../src/cli/format/time.js';
-import { renderKeyValues, renderTable, truncate } from '../../src/cli/format/table.js';
-import { describeError, exitCodeOf, violationLine } from '../../src/cli/format/errors.js';
-import { attemptsTable, gistDetail, pageFooter } from '../../src/cli/format/resources.js';
+import { formatDuration, formatLatency, parseDuration } from '../../src/format/duration.js';
+import { parseTimeArg, shortIso } from '../../src/format/time.js';
+import { renderKeyValues, renderTable, truncate } from '../../src/format/table.js';
+import { describeError, exitCodeOf, violationLine } from '../../src/format/errors.js';
+import { attemptsTable, gistDetail, pageFooter } from '../../src/format/resources.js';
 import { amebo } from '../../src/errors.js';
 import type { WireGist } from '../../src/client/types.js';
 

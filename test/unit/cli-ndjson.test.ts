@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chunked, readLines } from '../../src/cli/format/ndjson.js';
+import { chunked, readLines } from '../../src/format/ndjson.js';
 import { detectSource, lineToEvent } from '../../src/cli/verbs/publish-input.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { run } from '../../src/cli/program.js';
-import { withIO, type OutStream } from '../../src/cli/format/io.js';
+import { withIO, type OutStream } from '../../src/format/io.js';
 
 /** A captured output stream. */
 export class Capture extends EventEmitter implements OutStream {

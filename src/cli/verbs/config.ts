@@ -1,6 +1,6 @@
 /** `amebo config export`: print the daemon's effective config as YAML, ready to commit. */
 import { stringify } from 'yaml';
-import type { ClientOptions } from '../program.js';
+import type { ClientOptions } from '../client-options.js';
 import { withClient } from './shared.js';
 
 export async function exportConfigVerb(opts: ClientOptions): Promise<number> {

@@ -1,8 +1,8 @@
 /**
  * `amebo events`: lists what the log holds, filtered and paginated; `amebo events show ID` prints one.
  */
-import type { ClientOptions } from '../program.js';
-import { eventDetail, eventsTable } from '../format/resources.js';
+import type { ClientOptions } from '../client-options.js';
+import { eventDetail, eventsTable } from '../../format/resources.js';
 import { printOne, printPage, withClient } from './shared.js';
 
 /** Options of `amebo events`. */

@@ -3,8 +3,8 @@
  * of one; `gists replay ID` delivers one again now.
  */
 import type { GistState } from '../../types.js';
-import type { ClientOptions } from '../program.js';
-import { gistDetail, gistsTable } from '../format/resources.js';
+import type { ClientOptions } from '../client-options.js';
+import { gistDetail, gistsTable } from '../../format/resources.js';
 import { printOne, printPage, withClient } from './shared.js';
 
 /** Runs `amebo gists replay ID` (shared with `amebo replay --gist ID`). */

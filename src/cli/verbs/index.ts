@@ -3,7 +3,7 @@
  * its module. Keep one line per verb.
  */
 import { Option, type Command } from 'commander';
-import { clientVerb, resolveClientOptions, type ClientOptions } from '../program.js';
+import { clientVerb, resolveClientOptions, type ClientOptions } from '../client-options.js';
 import { durationArg, intArg, timeArg } from './shared.js';
 
 /** Adds one client verb to the program; `setCode` receives the verb's exit code. */

@@ -7,10 +7,10 @@ import type { AmeboClient } from '../../client/api.js';
 import { violationsOf } from '../../client/errors.js';
 import type { BatchItemResult, PublishInput } from '../../client/types.js';
 import { isAmeboError, toAmeboError } from '../../errors.js';
-import { violationLine } from '../format/errors.js';
-import { io, out } from '../format/io.js';
-import { count } from '../format/words.js';
-import { chunked, type NumberedLine } from '../format/ndjson.js';
+import { violationLine } from '../../format/errors.js';
+import { io, out } from '../../format/io.js';
+import { count } from '../../format/words.js';
+import { chunked, type NumberedLine } from '../../format/ndjson.js';
 import { lineToEvent, type LineDefaults } from './publish-input.js';
 
 /** How a batch run went. */

@@ -6,8 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { amebo } from '../../errors.js';
 import type { PublishInput } from '../../client/types.js';
-import { parseJsonLine, readLines, type NumberedLine } from '../format/ndjson.js';
-import { io } from '../format/io.js';
+import { parseJsonLine, readLines, type NumberedLine } from '../../format/ndjson.js';
+import { io } from '../../format/io.js';
 
 /** What the input turned out to hold. */
 export type PublishSource =

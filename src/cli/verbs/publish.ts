@@ -3,10 +3,10 @@
  * through the batch endpoint.
  */
 import { amebo } from '../../errors.js';
-import type { ClientOptions } from '../program.js';
-import { describeError, exitCodeOf } from '../format/errors.js';
-import { io, out } from '../format/io.js';
-import { eventDetail } from '../format/resources.js';
+import type { ClientOptions } from '../client-options.js';
+import { describeError, exitCodeOf } from '../../format/errors.js';
+import { io, out } from '../../format/io.js';
+import { eventDetail } from '../../format/resources.js';
 import { publishMany } from './publish-batch.js';
 import { detectSource, openSource, parseInlinePayload, type PublishSource } from './publish-input.js';
 import { withClient } from './shared.js';

@@ -5,11 +5,11 @@
 import type { AmeboClient } from '../../client/api.js';
 import type { ReplayInput, ReplayProgress } from '../../client/types.js';
 import { amebo } from '../../errors.js';
-import type { ClientOptions } from '../program.js';
-import { describeError, exitCodeOf } from '../format/errors.js';
-import { io, out } from '../format/io.js';
-import { gistDetail } from '../format/resources.js';
-import { count } from '../format/words.js';
+import type { ClientOptions } from '../client-options.js';
+import { describeError, exitCodeOf } from '../../format/errors.js';
+import { io, out } from '../../format/io.js';
+import { gistDetail } from '../../format/resources.js';
+import { count } from '../../format/words.js';
 import { printJson, withClient } from './shared.js';
 
 /** Options of `amebo replay`. */

@@ -5,12 +5,12 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { AmeboClient } from '../../client/api.js';
-import type { ClientOptions } from '../program.js';
-import { parseDuration } from '../format/duration.js';
-import { describeError, exitCodeOf } from '../format/errors.js';
-import { parseTimeArg } from '../format/time.js';
-import { io, out } from '../format/io.js';
-import { pageFooter } from '../format/resources.js';
+import type { ClientOptions } from '../client-options.js';
+import { parseDuration } from '../../format/duration.js';
+import { describeError, exitCodeOf } from '../../format/errors.js';
+import { parseTimeArg } from '../../format/time.js';
+import { io, out } from '../../format/io.js';
+import { pageFooter } from '../../format/resources.js';
 import type { Page } from '../../client/types.js';
 
 /**

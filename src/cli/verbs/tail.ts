@@ -5,9 +5,9 @@
 import { AmeboClient } from '../../client/api.js';
 import { openStream, type StreamMessage, type StreamStatus } from '../../client/stream.js';
 import type { AmeboError } from '../../errors.js';
-import type { ClientOptions } from '../program.js';
-import { describeError, exitCodeOf } from '../format/errors.js';
-import { io, type OutStream } from '../format/io.js';
+import type { ClientOptions } from '../client-options.js';
+import { describeError, exitCodeOf } from '../../format/errors.js';
+import { io, type OutStream } from '../../format/io.js';
 
 /** Options of `amebo tail`. */
 export interface TailOptions extends ClientOptions {

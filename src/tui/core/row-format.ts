@@ -2,9 +2,9 @@
  * How a delivery row is laid out in columns for a terminal of a given width. Pure string work, so it
  * is tested without rendering.
  */
-import { formatLatency } from '../../cli/format/duration.js';
-import { truncate } from '../../cli/format/table.js';
-import { clockTime } from '../../cli/format/time.js';
+import { formatLatency } from '../../format/duration.js';
+import { truncate } from '../../format/table.js';
+import { clockTime } from '../../format/time.js';
 import type { GistState } from '../../types.js';
 import type { TailRow } from './tail-state.js';
 

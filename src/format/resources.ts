@@ -1,7 +1,7 @@
 /**
  * How events, gists and attempts look in the client verbs' tables.
  */
-import type { WireAttempt, WireEvent, WireGist, PageMeta } from '../../client/types.js';
+import type { WireAttempt, WireEvent, WireGist, PageMeta } from '../client/types.js';
 import { formatLatency } from './duration.js';
 import { renderKeyValues, renderTable, truncate, type Column } from './table.js';
 import { shortIso } from './time.js';

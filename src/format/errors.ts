@@ -1,9 +1,9 @@
 /**
  * How client verbs report failures on stderr, and which exit code they end with.
  */
-import { isAmeboError, toAmeboError } from '../../errors.js';
-import { violationsOf } from '../../client/errors.js';
-import type { Violation } from '../../client/types.js';
+import { isAmeboError, toAmeboError } from '../errors.js';
+import { violationsOf } from '../client/errors.js';
+import type { Violation } from '../client/types.js';
 
 /** A schema violation as one line: `/email: must match format "email"`. */
 export function violationLine(v: Violation): string {
