@@ -18,6 +18,8 @@ import type { EventFilter, Gist, GistFilter, Listing, LogEngine, LogStats, Page 
 import { createEngine } from './log/engine.js';
 import { Retention } from './log/retention.js';
 import { Dispatcher } from './delivery/dispatch.js';
+import { DeliveryStates } from './delivery/states.js';
+import type { OwnAction, OwnEventPayload } from './routing/own-events.js';
 import { Replayer, type ReplayFilter, type ReplayStatus } from './delivery/replay.js';
 import { NetworkGuard } from './delivery/networks.js';
 import { Bus } from './runtime/bus.js';
@@ -65,10 +67,20 @@ export interface GistView {
   readonly orphaned: boolean;
 }
 
+/** A subscription's delivery state as the front ends show it. */
+export interface SubscriptionStatus {
+  /** Paused, by the config (`paused: true`) or through the API. */
+  readonly paused: boolean;
+  readonly paused_by: 'config' | 'api' | null;
+  readonly circuit: { readonly state: 'closed' | 'open' | 'half_open' | 'off'; readonly failures: number; readonly opened_at: string | null; readonly probe_at: string | null };
+}
+
 /** What `/health` and the `stats` stream message report of the log and deliveries. */
 export interface Health extends LogStats {
   /** HTTP attempts in flight in this process. */
   readonly inflight: number;
+  /** Subscriptions that are paused or whose circuit is not closed. */
+  readonly attention: Readonly<Record<string, SubscriptionStatus>>;
 }
 
 /** What the HTTP API and other front ends use. */
@@ -97,6 +109,12 @@ export interface Core {
   /** Counts (dry run) or starts a replay. */
   startReplay(caller: Caller, filter: ReplayFilter, dryRun: boolean): Promise<{ replay: string | null; count: number; dry_run?: true }>;
   replayStatus(caller: Caller, id: string): ReplayStatus | undefined;
+  /** A subscription's pause and circuit. */
+  subscriptionStatus(name: string): SubscriptionStatus;
+  /** Pauses a subscription (gists are still made; nothing is sent and no retry used up). */
+  pauseSubscription(caller: Caller, name: string): Promise<SubscriptionStatus>;
+  /** Resumes it: everything it holds is delivered. Refused when the config pauses it. */
+  resumeSubscription(caller: Caller, name: string): Promise<SubscriptionStatus>;
   health(): Promise<Health>;
   /** Loads the config file again and swaps it in if valid. */
   reload(): Promise<LoadResult>;
@@ -141,11 +159,28 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
     // pool is destroyed rather than waited for (an attempt may have minutes left on its timeout).
     if (!options.dispatcher) components.push({ name: 'http-client', close: () => http.destroy() });
     let dispatcher: Dispatcher | undefined;
+    let statusOfLater: ((name: string) => SubscriptionStatus) | null = null;
     const metrics = createMetrics({
       stats: () => engine.stats(),
       inflight: () => dispatcher?.inflight ?? 0,
+      now: () => clock.now(),
+      subscriptions: () =>
+        [...registry.snapshot.subscriptions.keys()].map((name) => {
+          const s = statusOfLater?.(name);
+          return { name, paused: s?.paused ?? false, circuitOpen: s !== undefined && (s.circuit.state === 'open' || s.circuit.state === 'half_open') };
+        }),
     });
-    dispatcher = new Dispatcher({ engine, registry, http, bus, metrics, logger, clock, random: options.random ?? Math.random, guard: () => guard });
+    const states = await DeliveryStates.open(engine.objects);
+    components.push({ name: 'delivery-states', close: () => states.close() });
+    // amebo's own events go through its own log, published as the admin; a failure is logged, never thrown.
+    const notify = (action: OwnAction, payload: OwnEventPayload) => {
+      if (closing) return void logger.warn({ action, payload }, 'not published while shutting down');
+      void publish([{ action, payload }], { kind: 'admin' }, true).then(
+        ([o]) => o && !o.ok && logger.error({ err: o.error, action }, 'could not publish an own event'),
+        (err: unknown) => logger.error({ err, action }, 'could not publish an own event'),
+      );
+    };
+    dispatcher = new Dispatcher({ engine, states, notify, registry, http, bus, metrics, logger, clock, random: options.random ?? Math.random, guard: () => guard });
     const running = dispatcher;
     components.push({ name: 'dispatcher', close: () => running.close(registry.snapshot.config.server.shutdown_timeout_ms) });
     const replayer = new Replayer({ engine, registry, bus, clock, logger });
@@ -168,6 +203,32 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       attempts: await engine.gists.attempts(gist.id),
       orphaned: (gist.state === 'pending' || gist.state === 'failed') && !snap.subscriptions.has(gist.subscription),
     });
+    const statusOf = (name: string): SubscriptionStatus => {
+      const sub = registry.snapshot.subscriptions.get(name);
+      const state = states.get(name);
+      const c = state.circuit;
+      const policy = sub?.circuit ?? null;
+      const probeAt = c.state === 'open' && policy ? c.opened_at + policy.cooldown_ms : null;
+      return {
+        paused: Boolean(sub?.paused) || state.paused,
+        paused_by: sub?.paused ? 'config' : state.paused ? 'api' : null,
+        circuit: {
+          state: policy === null ? 'off' : c.state === 'closed' ? 'closed' : probeAt !== null && clock.now() >= probeAt ? 'half_open' : 'open',
+          failures: c.failures,
+          opened_at: c.state === 'open' ? new Date(c.opened_at).toISOString() : null,
+          probe_at: probeAt === null ? null : new Date(probeAt).toISOString(),
+        },
+      };
+    };
+    statusOfLater = statusOf;
+    const ownedSubscription = (caller: Caller, name: string, what: string) => {
+      const sub = registry.snapshot.subscriptions.get(name);
+      if (!sub) throw amebo('AMEBO_ERR_NOT_FOUND', `no subscription named ${name}`);
+      if (caller.kind === 'app' && caller.app !== sub.application) {
+        throw amebo('AMEBO_ERR_FORBIDDEN', `application ${caller.app} may not ${what} subscription ${name} (it belongs to ${sub.application})`);
+      }
+      return sub;
+    };
     const visibleGist = async (caller: Caller, id: number): Promise<Gist | undefined> => {
       const gist = await engine.gists.get(id);
       const own = ownSubscriptions(caller);
@@ -218,8 +279,27 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         return replayer.start(scoped, caller.kind === 'app' ? caller.app : null);
       },
       replayStatus: (caller, id) => replayer.status(id, caller.kind === 'app' ? caller.app : null),
+      subscriptionStatus: (name) => statusOf(name),
+      async pauseSubscription(caller, name) {
+        ownedSubscription(caller, name, 'pause');
+        await states.update(name, (s) => ({ ...s, paused: true }));
+        return statusOf(name);
+      },
+      async resumeSubscription(caller, name) {
+        const sub = ownedSubscription(caller, name, 'resume');
+        if (sub.paused) {
+          throw amebo('AMEBO_ERR_MANAGED_BY_FILE', `subscription ${name} is paused by its config (paused: true in ${registry.snapshot.config.file ?? 'amebo.yaml'}); change it there`);
+        }
+        await states.update(name, (s) => ({ ...s, paused: false }));
+        return statusOf(name);
+      },
       async health() {
-        return { ...(await engine.stats()), inflight: running.inflight };
+        const attention: Record<string, SubscriptionStatus> = {};
+        for (const name of registry.snapshot.subscriptions.keys()) {
+          const s = statusOf(name);
+          if (s.paused || (s.circuit.state !== 'closed' && s.circuit.state !== 'off')) attention[name] = s;
+        }
+        return { ...(await engine.stats()), inflight: running.inflight, attention };
       },
 
       async reload() {

@@ -6,6 +6,7 @@ import type { Caller } from './types.js';
 import { amebo } from './errors.js';
 import type { AppendInput } from './log/contract.js';
 import type { Snapshot } from './config/registry.js';
+import { orderingKey } from './routing/keys.js';
 
 /** One event of a publish request, before validation. */
 export interface PublishItem {
@@ -50,11 +51,15 @@ export function prepare(item: PublishItem, snap: Snapshot, caller: Caller, now: 
     }
     if (s > 0) deliverAfter = now + Math.round(s * 1000);
   }
+  // The subscriptions that take the action and whose filter accepts the payload: one gist each.
+  const takers = (snap.byAction.get(action.name) ?? []).filter((s) => s.accepts === null || s.accepts(item.payload));
+  const ordered = takers.some((s) => s.ordering !== undefined);
   return {
     action: action.name,
     payload_json: JSON.stringify(item.payload),
     deduper,
     deliver_after: deliverAfter,
-    subscriptions: (snap.byAction.get(action.name) ?? []).map((s) => s.name),
+    subscriptions: takers.map((s) => s.name),
+    keys: ordered ? takers.map((s) => (s.ordering === undefined ? null : orderingKey(s.ordering, item.payload))) : undefined,
   };
 }

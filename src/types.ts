@@ -11,7 +11,7 @@
 export type JsonSchema = boolean | Readonly<Record<string, unknown>>;
 
 /** Where an object was declared: in amebo.yaml (read-only through the API) or through the API. */
-export type Source = 'file' | 'api';
+export type Source = 'file' | 'api' | 'builtin';
 
 /** A service that publishes and/or receives events. */
 export interface Application {
@@ -58,11 +58,42 @@ export interface RetryPolicy {
   readonly concurrency: number;
 }
 
-/** A webhook handler of one application for one action. */
-export interface Subscription extends RetryPolicy {
+/** The circuit breaker of a subscription: opens after `failures` failed attempts in a row. */
+export interface CircuitPolicy {
+  readonly failures: number;
+  /** How long an open circuit makes no attempt before one probe. */
+  readonly cooldown_ms: number;
+}
+
+/** Per-key delivery order: by the payload's value at a JSON pointer, or one order for everything. */
+export type OrderingPolicy = { readonly key: string } | 'strict';
+
+/** At most `count` attempts per `per_ms` to one subscription. */
+export interface RateLimit {
+  readonly count: number;
+  readonly per_ms: number;
+}
+
+/** Routing and delivery control of a subscription, beyond its retry policy. */
+export interface SubscriptionControl {
+  /** A MongoDB-style query on the payload: events that do not match make no gist. */
+  readonly filter?: Readonly<Record<string, unknown>> | undefined;
+  /** Headers added to every webhook (amebo's own and the signature headers excepted). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Declared paused (in the file or the API object): gists are made, nothing is sent. */
+  readonly paused?: boolean | undefined;
+  /** Null: no circuit breaker. */
+  readonly circuit: CircuitPolicy | null;
+  readonly ordering?: OrderingPolicy | undefined;
+  readonly rate_limit?: RateLimit | undefined;
+}
+
+/** A webhook handler of one application for one or more actions. */
+export interface Subscription extends RetryPolicy, SubscriptionControl {
   readonly name: string;
   readonly application: string;
-  readonly action: string;
+  /** One action name, a pattern (`user.*`, `order.>`) or a list of them, as written. */
+  readonly action: string | readonly string[];
   /** Handler as written: a full URL or a `/path` joined to the application's address. */
   readonly handler: string;
   readonly source: Source;

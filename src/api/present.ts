@@ -1,6 +1,6 @@
 /** Public shapes of stored objects. Secrets never leave through here. */
 import type { Action, Application, StoredEvent, Subscription } from '../types.js';
-import type { GistView } from '../amebo.js';
+import type { GistView, SubscriptionStatus } from '../amebo.js';
 import { formatDuration } from '../config/units.js';
 import type { WireGist } from '../client/types.js';
 
@@ -19,7 +19,7 @@ export function presentAction(a: Action): Record<string, unknown> {
   return { action: a.name, application: a.application, schemata: a.schemata, source: a.source, created_at: a.created_at };
 }
 
-export function presentSubscription(s: Subscription & { url?: string }): Record<string, unknown> {
+export function presentSubscription(s: Subscription & { url?: string }, status: SubscriptionStatus): Record<string, unknown> {
   return {
     subscription: s.name,
     id: s.name,
@@ -32,6 +32,17 @@ export function presentSubscription(s: Subscription & { url?: string }): Record<
     backoff: { initial: formatDuration(s.backoff_initial_ms), max: formatDuration(s.backoff_max_ms), jitter: s.backoff_jitter },
     retry_4xx: s.retry_4xx,
     concurrency: s.concurrency,
+    filter: s.filter ?? null,
+    headers: s.headers ?? null,
+    ordering: s.ordering ?? null,
+    rate_limit: s.rate_limit ? `${s.rate_limit.count}/${s.rate_limit.per_ms === 1000 ? 's' : 'm'}` : null,
+    paused: status.paused,
+    paused_by: status.paused_by,
+    circuit: {
+      ...status.circuit,
+      failures_to_open: s.circuit?.failures ?? null,
+      cooldown: s.circuit ? formatDuration(s.circuit.cooldown_ms) : null,
+    },
     source: s.source,
     created_at: s.created_at,
   };

@@ -249,10 +249,25 @@ export interface SubscriptionPolicyInput {
   readonly retry_4xx?: boolean | undefined;
 }
 
+/** The routing and delivery-control keys of a subscription body (`null` clears one on a PUT). */
+export interface SubscriptionControlInput {
+  /** A MongoDB-style query on the payload: `$eq $ne $gt $gte $lt $lte $in $nin $exists $regex`, `$and $or $not`. */
+  readonly filter?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly headers?: Readonly<Record<string, string>> | null | undefined;
+  readonly paused?: boolean | null | undefined;
+  /** `{failures, cooldown}`, or `false` to turn the circuit breaker off. */
+  readonly circuit?: { readonly failures?: number; readonly cooldown?: string | number } | boolean | null | undefined;
+  /** `"strict"`, or `{key: "/json/pointer"}`. */
+  readonly ordering?: 'strict' | { readonly key: string } | null | undefined;
+  /** `"50/s"` or `"600/m"`. */
+  readonly rate_limit?: string | null | undefined;
+}
+
 /** The body of `POST /v1/subscriptions`. */
-export interface SubscriptionInput extends SubscriptionPolicyInput, BodyCredentials {
+export interface SubscriptionInput extends SubscriptionPolicyInput, SubscriptionControlInput, BodyCredentials {
   readonly application: string;
-  readonly action: string;
+  /** One action name, a pattern (`user.*`, `order.>`), or a list of them. */
+  readonly action: string | readonly string[];
   /** A full http(s) URL or a `/path` joined to the application's address. */
   readonly handler: string;
   /** Its name; `<application>.<action>` when left out. */
@@ -260,9 +275,9 @@ export interface SubscriptionInput extends SubscriptionPolicyInput, BodyCredenti
 }
 
 /** The body of `PUT /v1/subscriptions/:id`. */
-export interface SubscriptionUpdate extends SubscriptionPolicyInput, BodyCredentials {
+export interface SubscriptionUpdate extends SubscriptionPolicyInput, SubscriptionControlInput, BodyCredentials {
   readonly handler?: string | null | undefined;
-  readonly action?: string | null | undefined;
+  readonly action?: string | readonly string[] | null | undefined;
 }
 
 /** The body of a webhook amebo sends to a handler. */

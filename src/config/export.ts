@@ -5,7 +5,7 @@
  */
 import type { Snapshot } from './registry.js';
 import { formatDuration } from './units.js';
-import type { RetryPolicy } from '../types.js';
+import type { CircuitPolicy, RetryPolicy, Subscription } from '../types.js';
 
 /** `user-service` → `USER_SERVICE_SECRET`. */
 export function secretVariable(app: string): string {
@@ -26,19 +26,35 @@ function policy(p: RetryPolicy, base: RetryPolicy): Record<string, unknown> {
   return out;
 }
 
+/** The routing and delivery-control keys a subscription sets, in amebo.yaml's words. */
+function control(s: Subscription, circuitDefault: CircuitPolicy | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s.filter) out['filter'] = s.filter;
+  if (s.headers) out['headers'] = s.headers;
+  if (s.paused) out['paused'] = true;
+  if (JSON.stringify(s.circuit) !== JSON.stringify(circuitDefault)) {
+    out['circuit'] = s.circuit === null ? false : { failures: s.circuit.failures, cooldown: formatDuration(s.circuit.cooldown_ms) };
+  }
+  if (s.ordering) out['ordering'] = s.ordering;
+  if (s.rate_limit) out['rate_limit'] = `${s.rate_limit.count}/${s.rate_limit.per_ms === 1000 ? 's' : 'm'}`;
+  return out;
+}
+
 export function exportConfig(snap: Snapshot): Record<string, unknown> {
   const { server, delivery } = snap.config;
   const applications: Record<string, unknown> = {};
   for (const a of snap.applications.values()) {
+    if (a.source === 'builtin') continue;
     applications[a.name] = { address: a.address, secret: `\${${secretVariable(a.name)}}` };
   }
   const actions: Record<string, unknown> = {};
   for (const a of snap.actions.values()) {
+    if (a.source === 'builtin') continue;
     actions[a.name] = { application: a.application, schemata: a.schemata, ...(a.allow_breaking_changes ? { allow_breaking_changes: true } : {}) };
   }
   const subscriptions: Record<string, unknown> = {};
   for (const s of snap.subscriptions.values()) {
-    subscriptions[s.name] = { application: s.application, action: s.action, handler: s.handler, ...policy(s, delivery) };
+    subscriptions[s.name] = { application: s.application, action: s.action, handler: s.handler, ...policy(s, delivery), ...control(s, delivery.circuit) };
   }
   return {
     server: {
@@ -52,6 +68,7 @@ export function exportConfig(snap: Snapshot): Record<string, unknown> {
       retry_4xx: delivery.retry_4xx,
       concurrency: delivery.concurrency,
       max_inflight: delivery.max_inflight,
+      ...(delivery.circuit === null ? { circuit: false } : { circuit: { failures: delivery.circuit.failures, cooldown: formatDuration(delivery.circuit.cooldown_ms) } }),
     },
     applications,
     actions,

@@ -12,7 +12,11 @@ import addFormatsPlugin from 'ajv-formats';
 import configSchema from '../../config/amebo.schema.json' with { type: 'json' };
 import type { PayloadValidator, SchemaCompiler } from '../schema/compile.js';
 import { isAmeboError } from '../errors.js';
-import type { Application, Action, JsonSchema, Subscription, RetryPolicy } from '../types.js';
+import type { Application, Action, CircuitPolicy, JsonSchema, Subscription, RetryPolicy } from '../types.js';
+import { actionEntries, actionMatcher, actionSpecErrors, isPattern } from '../routing/actions.js';
+import { controlOf, DEFAULT_CIRCUIT } from '../routing/keys.js';
+import { filterTypeErrors } from '../routing/filter-types.js';
+import { isOwnAction, OWN_ACTION_OBJECTS, OWN_APPLICATION } from '../routing/own-events.js';
 import { parseDuration, parseListen, parseSize } from './units.js';
 import { expandEnv, forbiddenKeys } from './expand.js';
 import { readSchemaFile } from './schema-file.js';
@@ -39,6 +43,8 @@ export interface ServerSettings {
 /** Defaults for every subscription, and the global in-flight cap. */
 export interface DeliverySettings extends RetryPolicy {
   readonly max_inflight: number;
+  /** The circuit breaker of subscriptions that say nothing (null: off). */
+  readonly circuit: CircuitPolicy | null;
 }
 
 
@@ -93,6 +99,7 @@ export const DELIVERY_DEFAULTS: DeliverySettings = Object.freeze({
   retry_4xx: false,
   concurrency: 16,
   max_inflight: 512,
+  circuit: DEFAULT_CIRCUIT,
 });
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -184,7 +191,11 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
   const dir = path === null ? process.cwd() : dirname(path);
   const now = (options.now ?? (() => new Date()))().toISOString();
   const server = serverSettings(raw, dir, options, errors);
-  const delivery = policyOf((raw['delivery'] ?? {}) as Raw, DELIVERY_DEFAULTS, 'delivery', errors) as DeliverySettings;
+  const deliveryRaw = (raw['delivery'] ?? {}) as Raw;
+  const delivery = {
+    ...policyOf(deliveryRaw, DELIVERY_DEFAULTS, 'delivery', errors),
+    circuit: controlOf({ circuit: deliveryRaw['circuit'] }, 'delivery', DELIVERY_DEFAULTS, errors).circuit,
+  } as DeliverySettings;
   const networksRaw = ((raw['delivery'] as Raw | undefined)?.['networks'] ?? {}) as Raw;
   const networks: NetworkPolicy = {
     allow: (networksRaw['allow'] as string[] | undefined) ?? [],
@@ -245,7 +256,9 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
       errors.push(`${at}.schemata: ${isAmeboError(err) ? err.message : String(err)}`);
     }
   }
-  const actionNames = new Set(Object.keys((raw['actions'] ?? {}) as Raw));
+  for (const a of actions) if (isOwnAction(a.name)) errors.push(`actions.${a.name}: names starting with "amebo." are amebo's own events`);
+  if (applications.some((a) => a.name === OWN_APPLICATION)) errors.push(`applications.${OWN_APPLICATION}: is amebo's own application (it owns amebo's events)`);
+  const knownActions = new Map<string, JsonSchema>([...actions.map((a) => [a.name, a.schemata] as const), ...OWN_ACTION_OBJECTS.map((a) => [a.name, a.schemata] as const)]);
 
   const subscriptions: Subscription[] = [];
   for (const [name, s] of Object.entries((raw['subscriptions'] ?? {}) as Record<string, Raw>)) {
@@ -253,14 +266,29 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
     const appName = String(s['application']);
     const app = applications.find((a) => a.name === appName);
     if (!app) errors.push(`${at}.application: no application named "${appName}" is declared`);
-    if (!actionNames.has(String(s['action']))) errors.push(`${at}.action: no action named "${String(s['action'])}" is declared`);
+    const action = s['action'] as string | string[];
+    const specErrors = actionSpecErrors(action, `${at}.action`);
+    errors.push(...specErrors);
+    if (specErrors.length === 0) {
+      actionEntries(action).forEach((entry, i) => {
+        if (!isPattern(entry) && !knownActions.has(entry)) errors.push(`${at}.action${Array.isArray(action) ? `.${i}` : ''}: no action named "${entry}" is declared`);
+      });
+    }
     const handler = String(s['handler']);
     if (app) {
       const url = resolveHandler(handler, app.address);
       if (!url.ok) errors.push(`${at}.handler: ${url.error}`);
     }
     const policy = policyOf(s, delivery, at, errors);
-    subscriptions.push({ name, application: appName, action: String(s['action']), handler, source: 'file', created_at: now, ...policy });
+    const control = controlOf(s, at, delivery, errors);
+    if (control.filter && specErrors.length === 0) {
+      const matches = actionMatcher(action);
+      for (const [actionName, schema] of knownActions) {
+        if (matches(actionName)) errors.push(...filterTypeErrors(control.filter, schema, `${at}.filter`).map((e) => `${e} (schema of ${actionName})`));
+      }
+    }
+    const { max_inflight: _inflight, circuit: _circuit, ...retry } = policy as DeliverySettings;
+    subscriptions.push({ name, application: appName, action, handler, source: 'file', created_at: now, ...retry, ...control });
   }
 
   if (errors.length > 0) return { ok: false, errors };

@@ -6,7 +6,11 @@
  * a change made by another instance sharing the store takes effect the same way.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Action, Application, JsonSchema, Subscription } from '../types.js';
+import type { Action, Application, JsonSchema, Source, Subscription } from '../types.js';
+import { actionEntries, actionMatcher, actionSpecErrors, isPattern } from '../routing/actions.js';
+import { filterTypeErrors } from '../routing/filter-types.js';
+import { compileFilter } from '../routing/filter.js';
+import { isOwnAction, OWN_ACTION_OBJECTS, OWN_APPLICATION, OWN_APPLICATION_OBJECT } from '../routing/own-events.js';
 import type { ObjectChange, ObjectKind, ObjectStore } from '../log/contract.js';
 import type { PayloadValidator, SchemaCompiler } from '../schema/compile.js';
 import { amebo, isAmeboError } from '../errors.js';
@@ -14,9 +18,13 @@ import type { ResolvedAction, ResolvedConfig } from './load.js';
 import { resolveHandler } from './handler.js';
 import { breakingChanges } from '../schema/compat.js';
 
-/** A subscription with its handler resolved to a full URL. */
+/** A subscription with its handler resolved to a full URL, and its routing compiled. */
 export interface ResolvedSubscription extends Subscription {
   readonly url: string;
+  /** True for the actions the subscription takes (its name, list or patterns). */
+  readonly takes: (action: string) => boolean;
+  /** The compiled payload filter; null when there is none. */
+  readonly accepts: ((payload: unknown) => boolean) | null;
 }
 
 export interface Snapshot {
@@ -32,7 +40,8 @@ export interface Snapshot {
   readonly warnings: readonly string[];
 }
 
-type Kind = ObjectKind;
+/** The kinds of object the registry holds (the store also keeps delivery state). */
+type Kind = Exclude<ObjectKind, 'state'>;
 
 export function secretDigest(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -47,6 +56,8 @@ export class Registry {
   readonly #listeners = new Set<(next: Snapshot, previous: Snapshot) => void>();
   /** Each API action's validator (or why it does not compile), so a rebuild compiles nothing again. */
   readonly #compiled = new WeakMap<Action, PayloadValidator | string>();
+  /** Each subscription's compiled routing, so a rebuild compiles no filter again. */
+  readonly #routing = new WeakMap<Subscription, Pick<ResolvedSubscription, 'takes' | 'accepts'>>();
 
   private constructor(
     private readonly objects: ObjectStore,
@@ -57,7 +68,7 @@ export class Registry {
   /** Reads the API objects from the store, builds the first snapshot, and follows the store's changes. */
   static async open(objects: ObjectStore, compiler: SchemaCompiler, config: ResolvedConfig, now: () => number = Date.now): Promise<Registry> {
     const registry = new Registry(objects, compiler, now);
-    for (const o of await objects.list()) registry.#set(o.kind, o.name, o.value, o.revision);
+    for (const o of await objects.list()) if (o.kind !== 'state') registry.#set(o.kind, o.name, o.value, o.revision);
     registry.#snapshot = registry.#build(config);
     registry.#unwatch = objects.watch((change) => registry.#onChange(change));
     return registry;
@@ -81,6 +92,8 @@ export class Registry {
   }
 
   #onChange(change: ObjectChange): void {
+    // Delivery state (pause, circuits) is the dispatcher's, not an object of the config.
+    if (change.kind === 'state') return;
     this.#set(change.kind, change.name, change.value, change.revision);
     this.#swap(this.#build(this.#snapshot.config));
   }
@@ -109,13 +122,14 @@ export class Registry {
 
   #build(config: ResolvedConfig): Snapshot {
     const warnings: string[] = [];
-    const applications = new Map<string, Application>();
+    const applications = new Map<string, Application>([[OWN_APPLICATION, OWN_APPLICATION_OBJECT]]);
     for (const a of config.applications) applications.set(a.name, a);
     for (const a of this.#api.application.values()) {
       if (applications.has(a.name)) warnings.push(`application ${a.name}: declared in amebo.yaml, which overrides the one created through the API`);
       else applications.set(a.name, a);
     }
     const actions = new Map<string, ResolvedAction>();
+    for (const a of OWN_ACTION_OBJECTS) actions.set(a.name, { ...a, validator: this.compiler.compile(a.schemata) });
     for (const a of config.actions) actions.set(a.name, a);
     for (const a of this.#api.action.values()) {
       if (actions.has(a.name)) {
@@ -141,7 +155,14 @@ export class Registry {
         warnings.push(`subscription ${s.name}: ${url.error}`);
         return;
       }
-      subscriptions.set(s.name, { ...s, url: url.url });
+      let routing = this.#routing.get(s);
+      if (!routing) {
+        routing = { takes: actionMatcher(s.action), accepts: s.filter ? compileFilter(s.filter) : null };
+        this.#routing.set(s, routing);
+      }
+      // API subscriptions written before circuits existed take the configured default.
+      const circuit = s.circuit === undefined ? config.delivery.circuit : s.circuit;
+      subscriptions.set(s.name, { ...s, circuit, url: url.url, ...routing });
     };
     for (const s of config.subscriptions) add(s);
     for (const s of this.#api.subscription.values()) {
@@ -149,13 +170,14 @@ export class Registry {
       else add(s);
     }
     const byAction = new Map<string, ResolvedSubscription[]>();
-    for (const s of subscriptions.values()) {
-      const list = byAction.get(s.action);
-      if (list) list.push(s);
-      else byAction.set(s.action, [s]);
+    for (const name of actions.keys()) {
+      const takers = [...subscriptions.values()].filter((s) => s.takes(name));
+      if (takers.length > 0) byAction.set(name, takers);
     }
     const secretIndex = new Map<string, string>();
     for (const a of applications.values()) {
+      // The built-in application has no secret: nobody authenticates as it.
+      if (a.source === 'builtin') continue;
       secretIndex.set(secretDigest(a.secret), a.name);
       if (a.previous_secret) secretIndex.set(secretDigest(a.previous_secret), a.name);
     }
@@ -163,14 +185,18 @@ export class Registry {
   }
 
   /** Source of an object in force, or undefined. */
-  #sourceOf(kind: Kind, name: string): 'file' | 'api' | undefined {
+  #sourceOf(kind: Kind, name: string): Source | undefined {
     const snap = this.#snapshot;
     const obj = kind === 'application' ? snap.applications.get(name) : kind === 'action' ? snap.actions.get(name) : snap.subscriptions.get(name);
     return obj?.source;
   }
 
   #assertNotFile(kind: Kind, name: string): void {
-    if (this.#sourceOf(kind, name) === 'file') {
+    const source = this.#sourceOf(kind, name);
+    if (source === 'builtin' || (kind === 'application' && name === OWN_APPLICATION) || (kind === 'action' && isOwnAction(name))) {
+      throw amebo('AMEBO_ERR_CONFLICT', `${kind} ${name} is amebo's own (its events are amebo.gist.dead and amebo.circuit.*); it cannot be created, changed or deleted`);
+    }
+    if (source === 'file') {
       const file = this.#snapshot.config.file ?? 'amebo.yaml';
       throw amebo('AMEBO_ERR_MANAGED_BY_FILE', `${kind} ${name} is managed by amebo.yaml (${file}); change it there`, { file });
     }
@@ -185,6 +211,7 @@ export class Registry {
   }
 
   async createApplication(input: { name: string; address: string; secret: string }): Promise<Application> {
+    if (input.name === OWN_APPLICATION) this.#assertNotFile('application', input.name);
     const existing = this.#snapshot.applications.get(input.name);
     if (existing && !existing.implicit) {
       if (existing.source === 'file') this.#assertNotFile('application', input.name);
@@ -219,6 +246,7 @@ export class Registry {
   }
 
   async createAction(input: { name: string; application: string; schemata: JsonSchema }): Promise<Action> {
+    if (isOwnAction(input.name) || input.application === OWN_APPLICATION) this.#assertNotFile('action', isOwnAction(input.name) ? input.name : 'amebo.');
     if (this.#snapshot.actions.has(input.name)) {
       this.#assertNotFile('action', input.name);
       throw amebo('AMEBO_ERR_CONFLICT', `action ${input.name} already exists`);
@@ -261,7 +289,8 @@ export class Registry {
       this.#assertNotFile('subscription', input.name);
       throw amebo('AMEBO_ERR_CONFLICT', `subscription ${input.name} already exists`);
     }
-    if (!this.#snapshot.actions.has(input.action)) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${input.action}`);
+    this.#checkRouting(input);
+    if (input.application === OWN_APPLICATION) this.#assertNotFile('application', OWN_APPLICATION);
     let implicitApplication = false;
     const app = this.#snapshot.applications.get(input.application);
     const check = resolveHandler(input.handler, app?.address);
@@ -288,11 +317,30 @@ export class Registry {
     const current = this.#api.subscription.get(name);
     if (!current) throw amebo('AMEBO_ERR_NOT_FOUND', `no subscription named ${name}`);
     const next: Subscription = { ...current, ...patch };
-    if (!this.#snapshot.actions.has(next.action)) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${next.action}`);
+    this.#checkRouting(next);
     const check = resolveHandler(next.handler, this.#snapshot.applications.get(next.application)?.address);
     if (!check.ok) throw amebo('AMEBO_ERR_VALIDATION', `handler: ${check.error}`, { field: 'handler' });
     await this.#persist('subscription', name, next);
     return next;
+  }
+
+  /**
+   * The actions a subscription names exist (patterns may match none yet), and its filter can match
+   * the payloads of every action it takes (filter-types.ts).
+   */
+  #checkRouting(s: Pick<Subscription, 'action' | 'filter'>): void {
+    const errors = actionSpecErrors(s.action, 'action');
+    if (errors.length > 0) throw amebo('AMEBO_ERR_VALIDATION', errors.join('; '), { field: 'action', errors });
+    for (const entry of actionEntries(s.action)) {
+      if (!isPattern(entry) && !this.#snapshot.actions.has(entry)) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `no action named ${entry}`);
+    }
+    if (!s.filter) return;
+    const takes = actionMatcher(s.action);
+    const problems: string[] = [];
+    for (const action of this.#snapshot.actions.values()) {
+      if (takes(action.name)) problems.push(...filterTypeErrors(s.filter, action.schemata, 'filter').map((e) => `${e} (schema of ${action.name})`));
+    }
+    if (problems.length > 0) throw amebo('AMEBO_ERR_VALIDATION', `the filter can never match: ${problems.join('; ')}`, { field: 'filter', errors: problems });
   }
 
   async deleteSubscription(name: string): Promise<void> {

@@ -21,9 +21,18 @@ import type { NetworkGuard } from './networks.js';
 import { sendAttempt } from './attempt.js';
 import { EnvelopeBuilder } from './envelope.js';
 import { transition } from './policy.js';
+import { after, healthOf, permit } from './circuit.js';
+import { TokenBucket } from './rate.js';
+import type { DeliveryStates } from './states.js';
+import type { RateLimit } from '../types.js';
+import { CIRCUIT_CLOSED, CIRCUIT_OPENED, GIST_DEAD, isOwnAction, type OwnAction, type OwnEventPayload } from '../routing/own-events.js';
 
 export interface DispatchDeps {
   readonly engine: LogEngine;
+  /** Pause and circuit state, shared through the engine. */
+  readonly states: DeliveryStates;
+  /** Publishes one of amebo's own events (a dead gist, a circuit opened or closed). */
+  readonly notify: (action: OwnAction, payload: OwnEventPayload) => void;
   readonly registry: Registry;
   readonly http: HttpDispatcher;
   readonly bus: Bus;
@@ -70,6 +79,12 @@ interface Loop {
   /** HTTP attempts of this subscription in flight. */
   inflight: number;
   readonly done: Promise<void>;
+  /** Aborted when the subscription's state or config changes, to end a wait early. */
+  poke: AbortController;
+  /** The subscription's rate limit, when it has one (rebuilt when the limit changes). */
+  bucket: { readonly limit: RateLimit; readonly tokens: TokenBucket } | null;
+  /** A circuit probe is in flight: nothing else goes out until it is answered. */
+  probing: boolean;
 }
 
 export class Dispatcher {
@@ -87,8 +102,22 @@ export class Dispatcher {
 
   /** Starts a loop for every subscription in force, and follows the registry's changes. */
   start(): void {
-    this.#unsubscribe = this.deps.registry.onSwap(() => this.#sync());
+    const unswap = this.deps.registry.onSwap(() => this.#sync());
+    const unstate = this.deps.states.onChange((name) => this.#poke(name));
+    this.#unsubscribe = () => {
+      unswap();
+      unstate();
+    };
     this.#sync();
+  }
+
+  /** Ends the current wait of a subscription's loop, so it looks at its state again. */
+  #poke(name: string): void {
+    const loop = this.#loops.get(name);
+    if (!loop) return;
+    const old = loop.poke;
+    loop.poke = new AbortController();
+    old.abort();
   }
 
   /** HTTP attempts in flight (a slot is freed as soon as the answer arrives). */
@@ -125,9 +154,12 @@ export class Dispatcher {
     const subs = this.deps.registry.snapshot.subscriptions;
     for (const [name, loop] of this.#loops) if (!subs.has(name)) loop.controller.abort();
     for (const name of subs.keys()) {
-      if (this.#loops.has(name)) continue;
+      if (this.#loops.has(name)) {
+        this.#poke(name);
+        continue;
+      }
       const controller = new AbortController();
-      const loop: Loop = { controller, inflight: 0, done: Promise.resolve() };
+      const loop: Loop = { controller, inflight: 0, done: Promise.resolve(), poke: new AbortController(), bucket: null, probing: false };
       this.#loops.set(name, loop);
       (loop as { done: Promise<void> }).done = this.#loop(name, loop).finally(() => {
         if (this.#loops.get(name) === loop) this.#loops.delete(name);
@@ -137,33 +169,74 @@ export class Dispatcher {
   }
 
   async #loop(name: string, loop: Loop): Promise<void> {
-    const { engine, registry, clock, logger } = this.deps;
+    const { engine, registry, states, clock, logger } = this.deps;
     const { signal } = loop.controller;
     while (!signal.aborted) {
       const sub = registry.snapshot.subscriptions.get(name);
       if (!sub) return;
+      const wait = AbortSignal.any([signal, loop.poke.signal]);
+      const state = states.get(name);
+      // Paused: gists keep coming, nothing goes out and no retry is used up, until a resume pokes us.
+      if (sub.paused || state.paused) {
+        await sleep(clock, WAIT_MS, wait);
+        continue;
+      }
+      const gate = permit(state.circuit, sub.circuit, clock.now());
+      if (gate.kind === 'wait') {
+        await sleep(clock, gate.until - clock.now(), wait);
+        continue;
+      }
+      if (gate.kind === 'probe' && (loop.probing || loop.inflight > 0)) {
+        await this.#freed.wait(wait);
+        continue;
+      }
       const max = registry.snapshot.config.delivery.max_inflight;
-      const free = Math.min(sub.concurrency - loop.inflight, max - this.#inflight);
+      let free = Math.min(sub.concurrency - loop.inflight, max - this.#inflight, gate.kind === 'probe' ? 1 : Infinity);
+      const bucket = this.#bucket(loop, sub);
+      if (bucket && free > 0) {
+        const tokens = bucket.available(clock.now());
+        if (tokens === 0) {
+          await sleep(clock, bucket.nextAt(clock.now()) - clock.now(), wait);
+          continue;
+        }
+        free = Math.min(free, tokens);
+      }
       if (free <= 0) {
-        await this.#freed.wait(signal);
+        await this.#freed.wait(wait);
         // Answers that arrive together free their slots together: take them in one lease.
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       let leases: Lease[];
       try {
-        leases = await engine.delivery.lease(name, free, { lease_ms: sub.timeout_ms + LEASE_MARGIN_MS, wait_ms: WAIT_MS, signal });
+        leases = await engine.delivery.lease(name, free, { lease_ms: sub.timeout_ms + LEASE_MARGIN_MS, wait_ms: WAIT_MS, signal: wait });
       } catch (err) {
         logger.error({ err, subscription: name }, 'could not read due gists; trying again');
         await sleep(clock, 1_000, signal);
         continue;
       }
+      // The state may have changed during the wait (a pause, another reload): look again first.
+      const current = registry.snapshot.subscriptions.get(name);
+      const still = current !== undefined && !current.paused && !states.get(name).paused && permit(states.get(name).circuit, current.circuit, clock.now()).kind === gate.kind;
       for (const lease of leases) {
         // Other loops may have taken the global slots meanwhile: give the surplus back at once.
-        if (signal.aborted || loop.inflight >= sub.concurrency || this.#inflight >= max) engine.delivery.release(lease, 0);
-        else this.#start(lease, sub, loop);
+        if (!still || signal.aborted || loop.inflight >= sub.concurrency || this.#inflight >= max) engine.delivery.release(lease, 0);
+        else {
+          bucket?.take(1, clock.now());
+          if (gate.kind === 'probe') loop.probing = true;
+          this.#start(lease, current!, loop);
+        }
       }
     }
+  }
+
+  /** The loop's token bucket for the subscription's rate limit, rebuilt when the limit changes. */
+  #bucket(loop: Loop, sub: ResolvedSubscription): TokenBucket | null {
+    const limit = sub.rate_limit;
+    if (!limit) return (loop.bucket = null);
+    if (loop.bucket && loop.bucket.limit.count === limit.count && loop.bucket.limit.per_ms === limit.per_ms) return loop.bucket.tokens;
+    loop.bucket = { limit, tokens: new TokenBucket(limit, this.deps.clock.now()) };
+    return loop.bucket.tokens;
   }
 
   #start(lease: Lease, sub: ResolvedSubscription, loop: Loop): void {
@@ -192,6 +265,7 @@ export class Dispatcher {
       })
       .finally(() => {
         releaseSlot();
+        loop.probing = false;
         this.#running.delete(run);
       });
     this.#running.add(run);
@@ -215,6 +289,7 @@ export class Dispatcher {
       application: app,
       instanceId: engine.instanceId,
       now: clock.now(),
+      headers: sub.headers,
     });
     const res = await sendAttempt(this.deps.http, { url: sub.url, body, headers, timeoutMs: sub.timeout_ms }, clock, this.deps.guard());
     releaseSlot();
@@ -225,10 +300,24 @@ export class Dispatcher {
     metrics.deliveries.inc({ subscription: sub.name, outcome: next.state === 'delivered' ? 'success' : next.state === 'dead' ? 'dead' : 'retry' });
     metrics.deliveryDuration.observe({ subscription: sub.name }, res.durationMs / 1000);
     const recorded = await engine.gists.record(lease, { at, status: res.status, duration_ms: res.durationMs, error: res.error, response: res.response, replay }, next);
+    const about = { subscription: sub.name, gist: gist.id, event: gist.event_id, action: gist.action, status: res.status, error: res.error, at: new Date(at).toISOString() };
+    // amebo's own events say nothing about deliveries of amebo's own events, so alerts cannot feed on themselves.
+    const own = isOwnAction(gist.action);
     if (recorded.state === 'dead') {
       this.deps.logger.warn({ gist: gist.id, event: gist.event_id, subscription: sub.name, status: res.status, error: res.error }, 'gist is dead');
+      if (!own) this.deps.notify(GIST_DEAD, about);
     }
     this.deps.bus.publish(deliveryMessage(recorded, res.status, res.durationMs, res.error, replay, at));
+    let change = null as 'opened' | 'closed' | null;
+    await this.deps.states.update(sub.name, (s) => {
+      const r = after(s.circuit, healthOf(res.status, res.blocked === true), sub.circuit, at);
+      change = r.change;
+      return { ...s, circuit: r.next };
+    });
+    if (change !== null) {
+      this.deps.logger.warn({ subscription: sub.name, status: res.status, error: res.error }, `circuit ${change}`);
+      if (!own) this.deps.notify(change === 'opened' ? CIRCUIT_OPENED : CIRCUIT_CLOSED, about);
+    }
   }
 }
 

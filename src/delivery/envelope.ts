@@ -19,6 +19,8 @@ export interface EnvelopeInput {
   /** Prefix of `webhook-id`, unique to the log. */
   readonly instanceId: string;
   readonly now: number;
+  /** The subscription's own headers (none of amebo's names: the config refuses those). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface Envelope {
@@ -39,6 +41,7 @@ export class EnvelopeBuilder {
       keys.push(this.#key(app.previous_secret));
     }
     const headers = {
+      ...input.headers,
       'content-type': 'application/json',
       'user-agent': `amebo/${VERSION}`,
       'x-amebo-event': event.action,

@@ -11,6 +11,7 @@ import type { ReplayProgress } from '../client/types.js';
 import type { GistId, LogEngine, ReplayTarget } from '../log/contract.js';
 import type { Registry } from '../config/registry.js';
 import type { Bus } from '../runtime/bus.js';
+import { orderingKey } from '../routing/keys.js';
 
 export interface ReplayFilter {
   /** Unix ms, inclusive. */
@@ -169,13 +170,18 @@ export class Replayer {
       filter.event !== undefined ? this.#one(filter.event) : engine.events.scan({ action: filter.action, from: filter.from, to: filter.to });
     for await (const event of events) {
       if (filter.action !== undefined && event.action !== filter.action) continue;
-      const matching = (registry.snapshot.byAction.get(event.action) ?? []).filter((s) => wanted(s.name));
+      const takers = (registry.snapshot.byAction.get(event.action) ?? []).filter((s) => wanted(s.name));
+      if (takers.length === 0) continue;
+      // Replays respect filters: a subscription whose filter refuses the payload gets nothing.
+      let payload: unknown;
+      const matching = takers.filter((s) => s.accepts === null || s.accepts((payload ??= JSON.parse(event.payload_json))));
       if (matching.length === 0) continue;
       const existing = new Map<string, GistId>();
       for (const g of await engine.gists.ofEvent(event.id)) existing.set(g.subscription, g.id);
       for (const sub of matching) {
         const gist = existing.get(sub.name);
-        yield gist !== undefined ? { gist } : { event: event.id, subscription: sub.name };
+        if (gist !== undefined) yield { gist };
+        else yield { event: event.id, subscription: sub.name, key: sub.ordering === undefined ? null : orderingKey(sub.ordering, (payload ??= JSON.parse(event.payload_json))) };
       }
     }
   }

@@ -30,6 +30,12 @@ export interface AppendInput {
   readonly deliver_after?: number | undefined;
   /** The subscriptions that match the event now: one gist each. */
   readonly subscriptions: readonly string[];
+  /**
+   * For each subscription (same index), the event's ordering key when that subscription orders its
+   * deliveries (`ordering`), else null: gists of one subscription and key are attempted one at a
+   * time, in log order, and other keys keep flowing.
+   */
+  readonly keys?: readonly (string | null)[] | undefined;
 }
 
 export interface AppendOutput {
@@ -123,7 +129,7 @@ export type Transition =
   | { readonly state: 'failed'; readonly retry_at: number };
 
 /** Where a replay sends a delivery again: an existing gist, or an event for a subscription without one. */
-export type ReplayTarget = { readonly gist: GistId } | { readonly event: EventId; readonly subscription: string };
+export type ReplayTarget = { readonly gist: GistId } | { readonly event: EventId; readonly subscription: string; readonly key?: string | null | undefined };
 
 export interface GistStore {
   get(id: GistId): Promise<Gist | undefined>;
@@ -181,7 +187,8 @@ export interface DeliverySource {
   readonly inflight: number;
 }
 
-export type ObjectKind = 'application' | 'action' | 'subscription';
+/** API objects, and `state`: what delivery keeps per subscription (pause, circuit) for every instance. */
+export type ObjectKind = 'application' | 'action' | 'subscription' | 'state';
 
 export interface StoredObject {
   readonly kind: ObjectKind;
@@ -234,6 +241,8 @@ export interface LogStats {
   readonly backlog: number;
   /** Open gists per subscription. */
   readonly backlog_by_subscription: Readonly<Record<string, number>>;
+  /** Per subscription with open gists: when the oldest of them was made (unix ms). */
+  readonly oldest_pending_by_subscription: Readonly<Record<string, number>>;
   /** Engine-specific figures for `/health` (file sizes, servers). */
   readonly storage: Readonly<Record<string, unknown>>;
 }

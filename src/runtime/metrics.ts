@@ -8,6 +8,10 @@ export interface Metrics {
   readonly deliveries: Counter<'subscription' | 'outcome'>;
   readonly deliveryDuration: Histogram<'subscription'>;
   readonly backlog: Gauge;
+  readonly subscriptionBacklog: Gauge<'subscription'>;
+  readonly subscriptionOldestPending: Gauge<'subscription'>;
+  readonly subscriptionPaused: Gauge<'subscription'>;
+  readonly subscriptionCircuitOpen: Gauge<'subscription'>;
   readonly inflight: Gauge;
   readonly configReloads: Counter<'result'>;
   readonly streamClients: Gauge;
@@ -17,12 +21,30 @@ const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_activ
 
 /** What the gauges read when they are scraped. */
 export interface MetricSources {
-  readonly stats: () => Promise<{ readonly backlog: number }>;
+  readonly stats: () => Promise<{
+    readonly backlog: number;
+    readonly backlog_by_subscription: Readonly<Record<string, number>>;
+    readonly oldest_pending_by_subscription: Readonly<Record<string, number>>;
+  }>;
   readonly inflight: () => number;
+  /** The subscriptions in force, with whether each is paused and whether its circuit is open. */
+  readonly subscriptions: () => ReadonlyArray<{ readonly name: string; readonly paused: boolean; readonly circuitOpen: boolean }>;
+  readonly now: () => number;
 }
 
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new Registry();
+  // One read of the log's figures per scrape, shared by the gauges that need it.
+  let pending: { at: number; stats: ReturnType<MetricSources['stats']> } | null = null;
+  const stats = () => {
+    const at = Date.now();
+    if (!pending || at - pending.at > 500) pending = { at, stats: sources.stats() };
+    return pending.stats;
+  };
+  const perSubscription = (gauge: Gauge<'subscription'>, value: (name: string) => number) => {
+    gauge.reset();
+    for (const s of sources.subscriptions()) gauge.set({ subscription: s.name }, value(s.name));
+  };
   // No prefix: process_* and nodejs_* keep the names that standard dashboards and alerts look for.
   collectDefaultMetrics({ register: registry });
   // prom-client also sends these gauges with a counter's `_total` suffix, which promtool rightly flags;
@@ -50,7 +72,51 @@ export function createMetrics(sources: MetricSources): Metrics {
       help: 'Gists waiting for delivery (pending or failed with retries left)',
       registers: [registry],
       async collect() {
-        this.set((await sources.stats()).backlog);
+        this.set((await stats()).backlog);
+      },
+    }),
+    subscriptionBacklog: new Gauge({
+      name: 'amebo_subscription_backlog',
+      help: 'Open gists (pending or failed) of each subscription',
+      labelNames: ['subscription'],
+      registers: [registry],
+      async collect() {
+        const s = await stats();
+        perSubscription(this, (name) => s.backlog_by_subscription[name] ?? 0);
+      },
+    }),
+    subscriptionOldestPending: new Gauge({
+      name: 'amebo_subscription_oldest_pending_seconds',
+      help: 'Age of the oldest undelivered gist of each subscription (0 when none waits)',
+      labelNames: ['subscription'],
+      registers: [registry],
+      async collect() {
+        const s = await stats();
+        const now = sources.now();
+        perSubscription(this, (name) => {
+          const oldest = s.oldest_pending_by_subscription[name];
+          return oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000);
+        });
+      },
+    }),
+    subscriptionPaused: new Gauge({
+      name: 'amebo_subscription_paused',
+      help: 'Whether each subscription is paused (1) or not (0)',
+      labelNames: ['subscription'],
+      registers: [registry],
+      collect() {
+        const by = new Map(sources.subscriptions().map((s) => [s.name, s.paused ? 1 : 0]));
+        perSubscription(this, (name) => by.get(name) ?? 0);
+      },
+    }),
+    subscriptionCircuitOpen: new Gauge({
+      name: 'amebo_subscription_circuit_open',
+      help: 'Whether the circuit breaker of each subscription is open (1) or closed (0)',
+      labelNames: ['subscription'],
+      registers: [registry],
+      collect() {
+        const by = new Map(sources.subscriptions().map((s) => [s.name, s.circuitOpen ? 1 : 0]));
+        perSubscription(this, (name) => by.get(name) ?? 0);
       },
     }),
     inflight: new Gauge({

@@ -41,7 +41,10 @@ export class PatternError extends Error {
   }
 }
 
-/** Compiles `pattern` for linear-time matching, or throws a PatternError that says why it cannot. */
+/**
+ * Compiles `pattern` for linear-time matching, or throws a PatternError that says why it cannot.
+ * `flags` are ECMAScript's: `u` always (as ajv runs patterns), `i` for a case-insensitive match.
+ */
 export function linearPattern(pattern: string, flags = 'u'): LinearPattern {
   try {
     // A pattern JavaScript rejects is not a JSON Schema pattern, whatever RE2 would make of it.
@@ -51,7 +54,7 @@ export function linearPattern(pattern: string, flags = 'u'): LinearPattern {
   }
   let re: ReturnType<typeof RE2JS.compile>;
   try {
-    re = RE2JS.compile(ecmaToRe2(pattern));
+    re = RE2JS.compile(ecmaToRe2(pattern), flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
   } catch (err) {
     if (err instanceof NotLinear) throw new PatternError(pattern, 'not-linear', err.message);
     // What RE2 cannot express: a repeat count over 1000, v-flag set operations, some Unicode properties.

@@ -213,6 +213,44 @@ describe.each(ENGINES)('the storage contract on $name', (under) => {
     });
   });
 
+  describe('ordering', () => {
+    it('hands out one gist per key at a time, in log order, and other keys keep flowing', async () => {
+      await engine.events.append([input('a', ['s'], { keys: ['A'] }), input('a', ['s'], { keys: ['A'] }), input('a', ['s'], { keys: ['B'] }), input('a', ['s'], { keys: ['A'] })]);
+      const first = await engine.delivery.lease('s', 10, LEASE);
+      expect(first.map((l) => l.event.id)).toEqual([1, 3]);
+      // A's head fails: A waits for its retry, B is done, and A's later events still wait behind it.
+      const a1 = first.find((l) => l.event.id === 1)!;
+      await engine.gists.record(a1, attempt(clock, 500), failed(clock, 1_000));
+      await engine.gists.record(first.find((l) => l.event.id === 3)!, attempt(clock), { state: 'delivered' });
+      expect(await engine.delivery.lease('s', 10, LEASE)).toEqual([]);
+      await clock.advance(1_000);
+      const retry = await engine.delivery.lease('s', 10, LEASE);
+      expect(retry.map((l) => l.event.id)).toEqual([1]);
+      await engine.gists.record(retry[0]!, attempt(clock), { state: 'delivered' });
+      const next = await engine.delivery.lease('s', 10, LEASE);
+      expect(next.map((l) => l.event.id)).toEqual([2]);
+      // A dead head lets the next one go too.
+      await engine.gists.record(next[0]!, attempt(clock, 400), { state: 'dead' });
+      expect((await engine.delivery.lease('s', 10, LEASE)).map((l) => l.event.id)).toEqual([4]);
+    });
+
+    it('puts a replayed older gist of a key before the later ones', async () => {
+      await engine.events.append([input('a', ['s'], { keys: ['A'] })]);
+      const [one] = await engine.delivery.lease('s', 1, LEASE);
+      const done = await engine.gists.record(one!, attempt(clock), { state: 'delivered' });
+      await engine.events.append([input('a', ['s'], { keys: ['A'] })]);
+      // Event 2 is A's head now; replaying event 1's gist puts it first again.
+      await engine.gists.replay([{ gist: done.id }], clock.now());
+      expect((await engine.delivery.lease('s', 10, LEASE)).map((l) => l.event.id)).toEqual([1]);
+    });
+
+    it('keeps strict order with one key for everything, and leaves unordered subscriptions alone', async () => {
+      await engine.events.append([input('a', ['s', 't'], { keys: ['', null] }), input('a', ['s', 't'], { keys: ['', null] })]);
+      expect((await engine.delivery.lease('s', 10, LEASE)).map((l) => l.event.id)).toEqual([1]);
+      expect((await engine.delivery.lease('t', 10, LEASE)).map((l) => l.event.id)).toEqual([1, 2]);
+    });
+  });
+
   describe('replays', () => {
     async function deliver(sub: string): Promise<Gist> {
       const [lease] = await engine.delivery.lease(sub, 1, LEASE);

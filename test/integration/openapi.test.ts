@@ -99,11 +99,11 @@ describe('the OpenAPI document', () => {
 describe('request bodies checked against the document', () => {
   it('refuses keys a body does not define, naming their path', async () => {
     const dm = await daemon();
-    // Before issue 13 this was 201, and the filter was silently ignored.
-    const sub = await dm.request('POST', '/v1/subscriptions', { application: 'shop', action: 'order.placed', handler: '/h', filter: { total: { $gt: 1 } } }, admin);
+    // Before issue 13 an unknown key (then `filter`, which is a key since issue 14) was silently ignored.
+    const sub = await dm.request('POST', '/v1/subscriptions', { application: 'shop', action: 'order.placed', handler: '/h', priority: 'high' }, admin);
     expect(sub.status).toBe(400);
-    expect(sub.body).toMatchObject({ error_code: 'AMEBO_ERR_VALIDATION', code: 400, details: { field: 'filter', pointer: '/filter' } });
-    expect(sub.body.error).toMatch(/^unknown field "filter": POST \/v1\/subscriptions takes \{"application", "action", "handler", "subscription"\?/);
+    expect(sub.body).toMatchObject({ error_code: 'AMEBO_ERR_VALIDATION', code: 400, details: { field: 'priority', pointer: '/priority' } });
+    expect(sub.body.error).toMatch(/^unknown field "priority": POST \/v1\/subscriptions takes \{"application", "action", "handler", "subscription"\?/);
     expect((await dm.request('GET', '/v1/subscriptions', undefined, admin)).body.meta.total).toBe(0);
 
     const batch = await dm.request('POST', '/v1/events/batch', { events: [{ action: 'order.placed', payload: {} }, { action: 'order.placed', payload: {}, priority: 1 }] }, admin);

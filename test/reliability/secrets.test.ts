@@ -78,7 +78,8 @@ actions:
 subscriptions:
   to-sink: { application: sink, action: order.placed, handler: /in }
   to-hooks: { application: hooks, action: order.placed, handler: /in }
-  to-failing: { application: sink, action: order.placed, handler: "${o.failing}/in" }
+  # No circuit breaker: the test replays the failing deliveries, past the 10 failures that would open it.
+  to-failing: { application: sink, action: order.placed, handler: "${o.failing}/in", circuit: false }
 `;
 }
 

@@ -165,6 +165,26 @@ export const paths: Record<string, Record<string, JsonSchema>> = {
       responses: answers({ '204': { description: 'Deleted; its open gists are kept, orphaned.' } }, [401, 403, 404, 409]),
     },
   }),
+  '/v1/subscriptions/{id}/pause': tagged('subscriptions', {
+    post: {
+      operationId: 'pauseSubscription',
+      summary: 'Pause a subscription',
+      description: 'Gists are still made; nothing is sent and no retry is used up until it is resumed. Works for subscriptions of amebo.yaml too: pausing is delivery state, kept by the log.',
+      parameters: [param('id', 'The subscription name.')],
+      requestBody: requestBody('Credentials', false),
+      responses: answers({ '200': dataOf('Subscription', 'Paused.') }, [401, 403, 404]),
+    },
+  }),
+  '/v1/subscriptions/{id}/resume': tagged('subscriptions', {
+    post: {
+      operationId: 'resumeSubscription',
+      summary: 'Resume a subscription',
+      description: 'Everything it holds is delivered. 409 when amebo.yaml pauses it (`paused: true`).',
+      parameters: [param('id', 'The subscription name.')],
+      requestBody: requestBody('Credentials', false),
+      responses: answers({ '200': dataOf('Subscription', 'Resumed.') }, [401, 403, 404, 409]),
+    },
+  }),
   '/v1/events': tagged('events', {
     post: {
       operationId: 'publishEvent',

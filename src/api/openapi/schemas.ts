@@ -63,7 +63,46 @@ const HANDLER: JsonSchema = {
 
 const TIME: JsonSchema = { type: 'string', format: 'date-time' };
 const TIME_OR_NULL: JsonSchema = { type: ['string', 'null'], format: 'date-time' };
-const SOURCE: JsonSchema = { enum: ['file', 'api'], description: 'Declared in amebo.yaml (read-only through the API) or created through the API.' };
+const SOURCE: JsonSchema = { enum: ['file', 'api', 'builtin'], description: "Declared in amebo.yaml (read-only through the API), created through the API, or amebo's own (`builtin`)." };
+
+/** A subscription's `action`: one name or pattern, or a list of them. */
+const ACTION_SPEC: JsonSchema = {
+  type: ['string', 'array'],
+  minLength: 1,
+  maxLength: 128,
+  minItems: 1,
+  items: { type: 'string', minLength: 1, maxLength: 128 },
+  description: 'One action name, a pattern (`*` stands for one dot-separated token, a final `>` for one or more: `user.*`, `order.>`), or a list of them.',
+  'x-amebo-message': 'must be an action name, a pattern, or a non-empty list of them',
+};
+
+/** The routing and delivery-control keys of a subscription, as a body sends them. */
+const CONTROL: Readonly<Record<string, JsonSchema>> = {
+  filter: orNull({
+    type: 'object',
+    description: 'A MongoDB-style query on the payload (`$eq $ne $gt $gte $lt $lte $in $nin $exists $regex`, `$and $or $not`); events that do not match make no gist. Checked against the schemas of the actions it takes.',
+    'x-amebo-message': 'must be an object of field paths and conditions',
+  }),
+  headers: orNull({ type: 'object', additionalProperties: { type: 'string' }, description: "Headers added to every webhook; amebo's own and the signature headers cannot be overridden.", 'x-amebo-message': 'must be a map of header names to strings' }),
+  paused: orNull({ type: 'boolean', description: 'Make gists but send nothing until resumed.', 'x-amebo-message': 'must be true or false' }),
+  circuit: orNull({
+    type: ['object', 'boolean'],
+    additionalProperties: false,
+    properties: { failures: { type: 'integer', minimum: 1, maximum: 10000 }, cooldown: { type: ['string', 'number'] } },
+    description: 'The circuit breaker: `{failures, cooldown}` (default 10 and 30s), or `false` to turn it off.',
+    'x-amebo-message': 'must be {failures, cooldown} or false',
+  }),
+  ordering: orNull({
+    type: ['object', 'string'],
+    pattern: '^strict$',
+    additionalProperties: false,
+    required: ['key'],
+    properties: { key: { type: 'string' } },
+    description: 'Per-key delivery order: `{key: /json/pointer}`, or `"strict"` for one order for the whole subscription.',
+    'x-amebo-message': 'must be "strict" or {key: /json/pointer}',
+  }),
+  rate_limit: orNull({ type: 'string', pattern: '^\\s*\\d{1,7}\\s*/\\s*(s|m)\\s*$', description: 'At most this many attempts per second (`50/s`) or minute (`600/m`).', 'x-amebo-message': 'must be a rate such as 50/s or 600/m' }),
+};
 
 /** A JSON Schema as `schemata`: an object, a boolean schema, or JSON text of one. */
 const SCHEMATA: JsonSchema = {
@@ -151,16 +190,17 @@ const requests: Readonly<Record<string, JsonSchema>> = {
   CreateSubscription: body(
     {
       application: NAME,
-      action: NAME,
+      action: ACTION_SPEC,
       handler: HANDLER,
-      subscription: orNull({ ...NAME, description: 'Its name; `<application>.<action>` when left out.' }),
+      subscription: orNull({ ...NAME, description: 'Its name; `<application>.<action>` when left out (required when `action` is a list or a pattern).' }),
       ...POLICY,
+      ...CONTROL,
       secret: AUTH_SECRET,
     },
     ['application', 'action', 'handler'],
     "Subscribes an application's webhook handler to an action.",
   ),
-  UpdateSubscription: body({ handler: orNull(HANDLER), action: orNull(NAME), ...POLICY, secret: AUTH_SECRET }, [], 'Changes a subscription. Every key is optional.'),
+  UpdateSubscription: body({ handler: orNull(HANDLER), action: orNull(ACTION_SPEC), ...POLICY, ...CONTROL, secret: AUTH_SECRET }, [], 'Changes a subscription. Every key is optional; `null` clears a control key.'),
   PublishEvent: body({ ...EVENT_FIELDS, secret: AUTH_SECRET }, ['action', 'payload'], 'One event to publish.'),
   EventInput: body(EVENT_FIELDS, ['action', 'payload'], 'One event of a batch.'),
   PublishBatch: body(
@@ -234,9 +274,26 @@ const responses: Readonly<Record<string, JsonSchema>> = {
       subscription: STR,
       id: { type: 'string', description: 'The same as `subscription`.' },
       application: STR,
-      action: STR,
+      action: { type: ['string', 'array'], items: STR, description: 'As written: a name, a pattern, or a list of them.' },
       handler: STR,
       url: { type: ['string', 'null'], description: 'The resolved handler URL.' },
+      filter: { type: ['object', 'null'] },
+      headers: { type: ['object', 'null'], additionalProperties: STR },
+      ordering: { type: ['object', 'string', 'null'] },
+      rate_limit: STR_OR_NULL,
+      paused: { type: 'boolean', description: 'Paused now, by the config or through the API.' },
+      paused_by: { enum: ['config', 'api', null] },
+      circuit: shape(
+        {
+          state: { enum: ['closed', 'open', 'half_open', 'off'] },
+          failures: { type: 'integer', description: 'Failed attempts in a row.' },
+          cooldown: STR_OR_NULL,
+          failures_to_open: { type: ['integer', 'null'] },
+          opened_at: TIME_OR_NULL,
+          probe_at: TIME_OR_NULL,
+        },
+        'The circuit breaker and its state.',
+      ),
       max_retries: INT,
       timeout: STR,
       backoff: shape({ initial: STR, max: STR, jitter: { type: 'number' } }, 'Retry delays: initial × 2^(n−1), capped at max, up to jitter of it random.'),
@@ -353,6 +410,18 @@ const responses: Readonly<Record<string, JsonSchema>> = {
       storage: { type: 'object', properties: { file_bytes: INT, live_bytes: INT, data: STR, durability: { enum: ['commit', 'fsync'] } } },
       backlog: { ...INT, description: 'Open gists (pending or failed), in flight included.' },
       inflight: INT,
+      subscriptions: {
+        type: 'object',
+        description: 'Subscriptions that need attention: paused, or with a circuit not closed.',
+        additionalProperties: {
+          type: 'object',
+          properties: {
+            paused: BOOL,
+            paused_by: { enum: ['config', 'api', null] },
+            circuit: { type: 'object', properties: { state: { enum: ['closed', 'open', 'half_open', 'off'] }, failures: INT, opened_at: TIME_OR_NULL, probe_at: TIME_OR_NULL } },
+          },
+        },
+      },
       events: INT,
     },
   },

@@ -34,6 +34,7 @@ export function healthRoutes(router: Router): void {
         storage: h.storage,
         backlog: h.backlog,
         inflight: h.inflight,
+        subscriptions: h.attention,
         events: h.events,
       });
     },

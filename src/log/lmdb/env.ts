@@ -15,9 +15,10 @@
  * | gist_index | ['e', event id, gist id]         | null (gists of an event)                       |
  * |            | ['s', subscription, gist id]     | null (gists of a subscription)                 |
  * |            | ['x', 'dead', gist id]           | null (dead gists)                              |
- * | open       | gist id                          | [subscription, due ms] of pending/failed gists |
+ * | open       | [subscription, gist id]          | due ms: the pending/failed gists of each subscription, oldest first |
  * | due        | [subscription, lane, due ms, gist id] | null: the delivery queue on disk; lane 0 first attempts, 1 retries |
  * | backlog    | subscription                     | open gists of the subscription                 |
+ * | ordered    | [subscription, key, gist id]     | null: open gists of ordered subscriptions; only the first of a key is in `due` |
  * | objects    | [kind, name]                     | JSON text `{"revision": n, "value": …}`        |
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -44,9 +45,10 @@ export interface Env {
   readonly gists: Database<GistRow, number>;
   readonly attempts: Database<AttemptRow, [number, number]>;
   readonly gistIndex: Database<null, GistIndexKey>;
-  readonly open: Database<[string, number], number>;
+  readonly open: Database<number, [string, number]>;
   readonly due: Database<null, DueKey>;
   readonly backlog: Database<number, string>;
+  readonly ordered: Database<null, [string, string, number]>;
   /** JSON text; rows of format 1 are msgpack objects until the migration rewrites them. */
   readonly objects: Database<string | Record<string, unknown>, [string, string]>;
   readonly dataDir: string;
@@ -105,9 +107,10 @@ export function openEnv(options: EnvOptions): Env {
     gists: db<GistRow, number>('gists', true),
     attempts: db<AttemptRow, [number, number]>('attempts', true),
     gistIndex: db<null, GistIndexKey>('gist_index'),
-    open: db<[string, number], number>('open'),
+    open: db<number, [string, number]>('open'),
     due: db<null, DueKey>('due'),
     backlog: db<number, string>('backlog'),
+    ordered: db<null, [string, string, number]>('ordered'),
     objects: db<string | Record<string, unknown>, [string, string]>('objects'),
     dataDir,
     instanceId: '',
@@ -176,9 +179,12 @@ function checkFormat(env: Env, fresh: boolean, logPath: string): void {
 function migrateFrom1(env: Env): void {
   env.root.transactionSync(() => {
     const counts = new Map<string, number>();
-    for (const { key: id, value } of env.open.getRange()) {
-      const [subscription, due] = value;
+    // Format 1 keyed `open` by gist id with [subscription, due]; format 2 by [subscription, gist id].
+    const old = [...(env.open as unknown as Database<[string, number], number>).getRange()].map(({ key, value }) => [key, value] as const);
+    env.open.clearSync();
+    for (const [id, [subscription, due]] of old) {
       const row = env.gists.get(id);
+      env.open.putSync([subscription, id], due);
       env.due.putSync([subscription, row?.state === 'failed' ? 1 : 0, due, id], null);
       counts.set(subscription, (counts.get(subscription) ?? 0) + 1);
     }

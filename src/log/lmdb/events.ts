@@ -11,6 +11,7 @@ import type { IdSource } from './ids.js';
 import type { LeaseTable } from './delivery.js';
 import { toStoredEvent, type EventRow, type GistRow } from './rows.js';
 import type { BacklogCounts } from './backlog.js';
+import { join, ordered } from './ordering.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 /** Rows a scan reads between yields to the event loop, so a long replay never stalls the daemon. */
@@ -53,7 +54,9 @@ export class LmdbEventLog implements EventLog {
     if (input.deduper !== undefined) env.dedupe.putSync([input.action, input.deduper], id);
 
     const due = input.deliver_after ?? ts;
-    for (const subscription of input.subscriptions) {
+    for (let i = 0; i < input.subscriptions.length; i++) {
+      const subscription = input.subscriptions[i]!;
+      const key = input.keys?.[i] ?? null;
       const gistId = this.ids.nextGist();
       const gist: GistRow = {
         id: gistId,
@@ -68,9 +71,11 @@ export class LmdbEventLog implements EventLog {
         updated: ts,
         replays: 0,
       };
+      if (key !== null) gist.okey = key;
       env.gists.putSync(gistId, gist);
-      env.open.putSync(gistId, [subscription, due]);
-      env.due.putSync([subscription, 0, due, gistId], null);
+      env.open.putSync([subscription, gistId], due);
+      // An ordered gist is due only as the head of its key; the others wait in line (ordering.ts).
+      if (!ordered(gist) || join(env, this.leases, gist)) env.due.putSync([subscription, 0, due, gistId], null);
       env.gistIndex.putSync(['e', id, gistId], null);
       env.gistIndex.putSync(['s', subscription, gistId], null);
       this.backlog.add(subscription, 1);

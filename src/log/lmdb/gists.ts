@@ -13,6 +13,7 @@ import type { LeaseTable } from './delivery.js';
 import type { LmdbEventLog } from './events.js';
 import { laneOf, toAttempt, toGist, type GistRow } from './rows.js';
 import type { BacklogCounts } from './backlog.js';
+import { isHead, join, leave, ordered, settle } from './ordering.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 const YIELD_EVERY = 2_000;
@@ -103,11 +104,14 @@ export class LmdbGistStore implements GistStore {
       }
       env.gists.putSync(id, updated);
       if (isOpen(updated)) {
-        env.open.putSync(id, [row.subscription, updated.next_at!]);
-        env.due.putSync([row.subscription, laneOf(updated.state), updated.next_at!, id], null);
+        env.open.putSync([row.subscription, id], updated.next_at!);
+        // An ordered gist overtaken by a replay of an older one of its key waits its turn again.
+        if (!ordered(updated) || isHead(env, updated)) env.due.putSync([row.subscription, laneOf(updated.state), updated.next_at!, id], null);
+        if (ordered(updated)) settle(env, this.leases, updated);
       } else {
-        env.open.removeSync(id);
+        env.open.removeSync([row.subscription, id]);
         this.backlog.add(row.subscription, -1);
+        if (ordered(updated)) leave(env, this.leases, updated);
       }
       if (updated.state === 'dead') env.gistIndex.putSync(['x', 'dead', id], null);
       return updated;
@@ -124,7 +128,7 @@ export class LmdbGistStore implements GistStore {
     const rows = await this.committer.commit(() => {
       const out: GistRow[] = [];
       for (const t of targets) {
-        const row = 'gist' in t ? this.#reset(t.gist, now) : this.#create(t.event, t.subscription, now);
+        const row = 'gist' in t ? this.#reset(t.gist, now) : this.#create(t.event, t.subscription, now, t.key ?? null);
         if (row) {
           out.push(row);
           touched.add(row.subscription);
@@ -147,14 +151,16 @@ export class LmdbGistStore implements GistStore {
       env.gists.putSync(id, marked);
       return marked;
     }
-    if (isOpen(row)) env.due.removeSync([row.subscription, laneOf(row.state), row.next_at ?? 0, id]);
+    const wasOpen = isOpen(row);
+    if (wasOpen) env.due.removeSync([row.subscription, laneOf(row.state), row.next_at ?? 0, id]);
     else this.backlog.add(row.subscription, 1);
     const next: GistRow = { ...row, state: 'pending', retry_base: row.attempts, next_at: now, updated: now, replays: row.replays + 1 };
     delete next.rerun;
     delete next.orphaned;
     env.gists.putSync(id, next);
-    env.open.putSync(id, [row.subscription, now]);
-    env.due.putSync([row.subscription, 0, now, id], null);
+    env.open.putSync([row.subscription, id], now);
+    const due = !ordered(next) || (wasOpen ? isHead(env, next) : join(env, this.leases, next));
+    if (due) env.due.putSync([row.subscription, 0, now, id], null);
     env.gistIndex.removeSync(['x', 'dead', id]);
     // A gist held back after a failed write is due now, like any replayed one.
     this.leases.drop(id);
@@ -162,7 +168,7 @@ export class LmdbGistStore implements GistStore {
   }
 
   /** A new gist for an event and a subscription that has none (created after the event). */
-  #create(eventId: number, subscription: string, now: number): GistRow | null {
+  #create(eventId: number, subscription: string, now: number, key: string | null): GistRow | null {
     const { env } = this;
     const event = env.events.get(eventId);
     if (!event) return null;
@@ -181,9 +187,10 @@ export class LmdbGistStore implements GistStore {
       updated: now,
       replays: 1,
     };
+    if (key !== null) row.okey = key;
     env.gists.putSync(id, row);
-    env.open.putSync(id, [subscription, now]);
-    env.due.putSync([subscription, 0, now, id], null);
+    env.open.putSync([subscription, id], now);
+    if (!ordered(row) || join(env, this.leases, row)) env.due.putSync([subscription, 0, now, id], null);
     env.gistIndex.putSync(['e', eventId, id], null);
     env.gistIndex.putSync(['s', subscription, id], null);
     this.backlog.add(subscription, 1);
@@ -207,12 +214,17 @@ export class LmdbGistStore implements GistStore {
     if (filter.event !== undefined) source = this.#indexed(['e', filter.event]);
     else if (filter.subscription !== undefined) source = this.#indexed(['s', filter.subscription]);
     else if (filter.state === 'dead') source = this.#indexed(['x', 'dead']);
-    else if (filter.state === 'pending' || filter.state === 'failed') source = env.open.getKeys() as Iterable<number>;
+    else if (filter.state === 'pending' || filter.state === 'failed') source = this.#openIds();
     else source = env.gists.getKeys() as Iterable<number>;
     for (const id of source) {
       const row = env.gists.get(id);
       if (keep(row)) yield row;
     }
+  }
+
+  /** Ids of open gists, subscription by subscription (oldest first within each). */
+  *#openIds(): Generator<number> {
+    for (const key of this.env.open.getKeys()) yield (key as [string, number])[1];
   }
 
   *#indexed(prefix: [string, string | number]): Generator<number> {

@@ -114,8 +114,22 @@ export class LmdbEngine implements LogEngine {
       events: count(env.events),
       backlog: count(env.open),
       backlog_by_subscription: this.#p.backlog.all(),
+      oldest_pending_by_subscription: this.#oldest(),
       storage: { file_bytes: fileBytes(env), live_bytes: liveBytes(env), data: env.dataDir, durability: this.options.durability },
     };
+  }
+
+  /** Per subscription, when its oldest open gist was made (the first entry of its range of `open`). */
+  #oldest(): Record<string, number> {
+    const { env, backlog } = this.#p;
+    const out: Record<string, number> = {};
+    for (const subscription of Object.keys(backlog.all())) {
+      for (const key of env.open.getKeys({ start: [subscription, 0], end: [subscription, Number.MAX_SAFE_INTEGER], limit: 1 })) {
+        const created = env.gists.get((key as [string, number])[1])?.created;
+        if (created !== undefined) out[subscription] = created;
+      }
+    }
+    return out;
   }
 
   close(): Promise<void> {

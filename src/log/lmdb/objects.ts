@@ -14,7 +14,7 @@ interface Row {
   readonly value: unknown;
 }
 
-const KINDS = new Set<string>(['application', 'action', 'subscription']);
+const KINDS = new Set<string>(['application', 'action', 'subscription', 'state']);
 
 function parse(text: string | Record<string, unknown>): Row {
   // Only format-1 rows were objects, and the migration to format 2 rewrote them all.

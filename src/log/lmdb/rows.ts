@@ -29,6 +29,8 @@ export interface GistRow {
   last_error?: string | null;
   /** Replayed while an attempt was in flight: queued again once that attempt is recorded. */
   rerun?: true;
+  /** The ordering key, for a subscription that orders its deliveries. */
+  okey?: string;
   /** Written by format 1 (removed subscriptions); ignored since: orphaning is derived from the config. */
   orphaned?: boolean;
 }
