@@ -18,10 +18,11 @@ import { patterns } from './scenarios/patterns.mjs';
 import { publish } from './scenarios/publish.mjs';
 import { rate } from './scenarios/rate.mjs';
 import { replay } from './scenarios/replay.mjs';
+import { routing } from './scenarios/routing.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = join(ROOT, 'bench/results');
-const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained };
+const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained, routing };
 const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));

@@ -172,10 +172,10 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
     });
     const states = await DeliveryStates.open(engine.objects);
     components.push({ name: 'delivery-states', close: () => states.close() });
-    // amebo's own events go through its own log, published as the admin; a failure is logged, never thrown.
+    // amebo's own events go through its own log, published as amebo itself; a failure is logged, never thrown.
     const notify = (action: OwnAction, payload: OwnEventPayload) => {
       if (closing) return void logger.warn({ action, payload }, 'not published while shutting down');
-      void publish([{ action, payload }], { kind: 'admin' }, true).then(
+      void publish([{ action, payload }], { kind: 'amebo' }, true).then(
         ([o]) => o && !o.ok && logger.error({ err: o.error, action }, 'could not publish an own event'),
         (err: unknown) => logger.error({ err, action }, 'could not publish an own event'),
       );
@@ -211,7 +211,8 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       const probeAt = c.state === 'open' && policy ? c.opened_at + policy.cooldown_ms : null;
       return {
         paused: Boolean(sub?.paused) || state.paused,
-        paused_by: sub?.paused ? 'config' : state.paused ? 'api' : null,
+        // `paused: true` declared in the file is the config's; declared through the API, it is the API's.
+        paused_by: sub?.paused ? (sub.source === 'file' ? 'config' : 'api') : state.paused ? 'api' : null,
         circuit: {
           state: policy === null ? 'off' : c.state === 'closed' ? 'closed' : probeAt !== null && clock.now() >= probeAt ? 'half_open' : 'open',
           failures: c.failures,
@@ -287,9 +288,11 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       },
       async resumeSubscription(caller, name) {
         const sub = ownedSubscription(caller, name, 'resume');
-        if (sub.paused) {
+        if (sub.paused && sub.source === 'file') {
           throw amebo('AMEBO_ERR_MANAGED_BY_FILE', `subscription ${name} is paused by its config (paused: true in ${registry.snapshot.config.file ?? 'amebo.yaml'}); change it there`);
         }
+        // A subscription created through the API with `paused: true` is resumed by clearing that key.
+        if (sub.paused) await registry.updateSubscription(name, { paused: false });
         await states.update(name, (s) => ({ ...s, paused: false }));
         return statusOf(name);
       },

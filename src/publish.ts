@@ -24,6 +24,9 @@ export function prepare(item: PublishItem, snap: Snapshot, caller: Caller, now: 
   if (typeof item.action !== 'string' || item.action === '') throw amebo('AMEBO_ERR_VALIDATION', '"action" must be a non-empty string', { field: 'action' });
   const action = snap.actions.get(item.action);
   if (!action) throw amebo('AMEBO_ERR_UNKNOWN_ACTION', `unknown action "${item.action}"; register it with POST /v1/actions or in amebo.yaml`);
+  if (action.source === 'builtin' && caller.kind !== 'amebo') {
+    throw amebo('AMEBO_ERR_FORBIDDEN', `${action.name} is one of amebo's own events: only amebo publishes it (subscribe to it instead)`);
+  }
   if (caller.kind === 'app' && caller.app !== action.application) {
     throw amebo('AMEBO_ERR_FORBIDDEN', `application ${caller.app} may not publish ${action.name} (it belongs to ${action.application})`);
   }

@@ -155,7 +155,8 @@ export type BusMessage =
  * Who is asking: the admin (or a trusted loopback client when no admin token is set), or one
  * application, which may see and change only its own actions, events and subscriptions.
  */
-export type Caller = { readonly kind: 'admin' } | { readonly kind: 'open' } | { readonly kind: 'app'; readonly app: string };
+/** Who makes a request: the admin token, anyone on loopback when no admin token is set, an application, or amebo itself (its own events). */
+export type Caller = { readonly kind: 'admin' } | { readonly kind: 'open' } | { readonly kind: 'app'; readonly app: string } | { readonly kind: 'amebo' };
 
 /** A timer of a Clock. */
 export interface Timer {

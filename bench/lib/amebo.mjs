@@ -94,7 +94,11 @@ export const FANOUTS = [1, 4, 16];
  * receiver), `bench.e2e` (one subscription to the
  * end-to-end receiver), `bench.replay` (one subscription to the receiver).
  */
-export function benchConfig({ receiverPort, e2ePort, durability = 'commit' }) {
+/** Filters that every bench event matches: what figure (12) measures is their evaluation alone. */
+export const ROUTE_FILTER = { plan: { $in: ['pro', 'enterprise'] }, 'address.country': 'GB', handle: { $regex: '^[a-z]+\\.[a-z]+$' } };
+export const ROUTE_SUBS = 4;
+
+export function benchConfig({ receiverPort, e2ePort, durability = 'commit', routing = false }) {
   const actions = {};
   const subscriptions = {};
   const action = (name) => (actions[name] = { application: 'bench-publisher', schemata: SCHEMA });
@@ -109,6 +113,21 @@ export function benchConfig({ receiverPort, e2ePort, durability = 'commit' }) {
   action('bench.sustained');
   for (let i = 0; i < 2; i++) sub(`sustained-${i}`, 'bench.sustained', `http://127.0.0.1:${receiverPort}/sustained/${i}`);
   sub('e2e', 'bench.e2e', `http://127.0.0.1:${e2ePort}/e2e`);
+  // Figure (12), only in its own daemons (builds before routing keys would refuse the config).
+  if (routing) {
+    for (const kind of ['plain', 'filtered']) {
+      action(`bench.route.${kind}`);
+      for (let i = 0; i < ROUTE_SUBS; i++) {
+        sub(`route-${kind}-${i}`, `bench.route.${kind}`, `http://127.0.0.1:${receiverPort}/route/${kind}/${i}`);
+        if (kind === 'filtered') subscriptions[`route-${kind}-${i}`].filter = ROUTE_FILTER;
+      }
+    }
+    for (const [kind, ordering] of [['none', undefined], ['key', { key: '/user_id' }], ['strict', 'strict']]) {
+      action(`bench.order.${kind}`);
+      sub(`order-${kind}`, `bench.order.${kind}`, `http://127.0.0.1:${receiverPort}/order/${kind}`);
+      if (ordering) subscriptions[`order-${kind}`].ordering = ordering;
+    }
+  }
   sub('replay', 'bench.replay', `http://127.0.0.1:${receiverPort}/replay`);
   return {
     server: { durability },

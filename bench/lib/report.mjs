@@ -106,6 +106,20 @@ export function buildRows(f) {
       'report',
     );
   }
+  if (f.routing) {
+    const { filters: fl, ordering: o } = f.routing;
+    row(
+      '(12) publish req/s, 4 subscriptions with a 3-condition filter each',
+      n0(fl.filtered.rps),
+      `unfiltered ${n0(fl.plain.rps)}`,
+      ratio(fl.ratio),
+      'cost of filters (report)',
+    );
+    row('(12) server CPU µs per publish: filtered / unfiltered', `${n1(fl.cpuUsPerPublish.filtered)} / ${n1(fl.cpuUsPerPublish.plain)}`, `gists per event and subscription ${n2(fl.filtered.gistsPerEvent)} / ${n2(fl.plain.gistsPerEvent)}`);
+    row('(12) deliveries/s, 1 subscription: ordering by key (64 keys)', n0(o.key.deliveriesPerSec), `no ordering ${n0(o.none.deliveriesPerSec)}`, ratio(o.keyRatio), 'cost of ordering (report)');
+    row('(12) deliveries/s, ordering: strict (one at a time)', n0(o.strict.deliveriesPerSec), `no ordering ${n0(o.none.deliveriesPerSec)}`, ratio(o.strictRatio), 'report');
+    row('(12) server CPU µs per delivery: none / key / strict', `${n1(o.none.cpuUsPerDelivery)} / ${n1(o.key.cpuUsPerDelivery)} / ${n1(o.strict.cpuUsPerDelivery)}`);
+  }
   return rows;
 }
 

@@ -79,11 +79,11 @@ export function summarize(r, cores) {
 }
 
 /** A fresh daemon (empty data dir) with the bench config. */
-export function freshAmebo(ctx, name, { durability } = {}) {
+export function freshAmebo(ctx, name, { durability, routing } = {}) {
   return startAmebo({
     dir: ctx.tmp,
     name: `${name}-${Date.now()}`,
-    config: benchConfig({ receiverPort: ctx.receiver.port, e2ePort: ctx.paced.port, durability }),
+    config: benchConfig({ receiverPort: ctx.receiver.port, e2ePort: ctx.paced.port, durability, routing }),
     // One folder per kind of daemon; node names each profile CPU.<date>.<time>.<pid>...cpuprofile.
     nodeOptions: ctx.profile ? `--cpu-prof --cpu-prof-dir=${ctx.profileDir}/${name}` : undefined,
   });

@@ -2,6 +2,7 @@
 import type { Action, Application, StoredEvent, Subscription } from '../types.js';
 import type { GistView, SubscriptionStatus } from '../amebo.js';
 import { formatDuration } from '../config/units.js';
+import { visibleHeaders } from '../routing/keys.js';
 import type { WireGist } from '../client/types.js';
 
 export function presentApplication(a: Application): Record<string, unknown> {
@@ -20,6 +21,7 @@ export function presentAction(a: Action): Record<string, unknown> {
 }
 
 export function presentSubscription(s: Subscription & { url?: string }, status: SubscriptionStatus): Record<string, unknown> {
+  const headers = visibleHeaders(s.headers);
   return {
     subscription: s.name,
     id: s.name,
@@ -33,7 +35,9 @@ export function presentSubscription(s: Subscription & { url?: string }, status: 
     retry_4xx: s.retry_4xx,
     concurrency: s.concurrency,
     filter: s.filter ?? null,
-    headers: s.headers ?? null,
+    // The values of credential headers are never returned (Svix's model): their names are listed.
+    headers: headers.headers,
+    sensitive_headers: headers.sensitive,
     ordering: s.ordering ?? null,
     rate_limit: s.rate_limit ? `${s.rate_limit.count}/${s.rate_limit.per_ms === 1000 ? 's' : 'm'}` : null,
     paused: status.paused,

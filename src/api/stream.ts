@@ -166,6 +166,8 @@ export class StreamHub {
       failed_per_s: w.failed,
       backlog: health.backlog,
       inflight: health.inflight,
+      // Subscriptions that are paused or whose circuit is open or probing, for `amebo tail`'s header.
+      subscriptions: health.attention,
       at: new Date(this.core.clock.now()).toISOString(),
     };
     const text = `event: stats\ndata: ${JSON.stringify(stats)}\n\n`;

@@ -39,12 +39,18 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addHelpText('after', '\nExamples:\n  amebo serve --config amebo.yaml --data ./data\n  AMEBO_ADMIN_TOKEN=s3cret amebo serve --listen 0.0.0.0:3310')
     .action(lazy(() => import('./verbs/serve.js'), setCode));
 
-  program
-    .command('check')
-    .description('validate the config and every schema in it, then exit 0 (valid) or 1')
-    .option('-c, --config <file>', 'config file', 'amebo.yaml')
-    .addHelpText('after', '\nExamples:\n  amebo check --config amebo.yaml && git push')
-    .action(lazy(() => import('./verbs/check.js'), setCode));
+  clientVerb(
+    program
+      .command('check')
+      .description('validate the config and every schema in it, then exit 0 (valid) or 1; --diff also says what a reload would do to a running daemon')
+      .option('-c, --config <file>', 'config file', 'amebo.yaml')
+      .option('--diff', 'compare the file with the running daemon (--url, --token: an admin token): "adds subscription X", "orphans Y with 120 open gists"'),
+  )
+    .addHelpText('after', '\nExamples:\n  amebo check --config amebo.yaml && git push\n  AMEBO_TOKEN=$ADMIN amebo check --diff --url http://vm:3310   # in the config repo\'s pull requests')
+    .action(async (opts: ClientOptions & { config: string; diff?: boolean }, command: Command) => {
+      const { default: check } = await import('./verbs/check.js');
+      setCode(await check(resolveClientOptions(opts, command)));
+    });
 
   program
     .command('backup')

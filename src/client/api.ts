@@ -23,6 +23,8 @@ import type {
   WireEvent,
   WireGist,
   WireSubscription,
+  SubscriptionControlInput,
+  SubscriptionInput,
 } from './types.js';
 
 /** A time for a filter: a Date, or ISO 8601 text (`2026-11-03` or `2026-11-03T12:00:00Z`). */
@@ -146,6 +148,40 @@ export class AmeboClient {
     return dataOf<WireGist>((await this.http.send('POST', `/v1/gists/${id(gistId)}/replay`)).body);
   }
 
+  /** `POST /v1/subscriptions/:id/pause`: gists are still made; nothing is sent until resumed. */
+  async pauseSubscription(subscription: string): Promise<WireSubscription> {
+    return dataOf<WireSubscription>((await this.http.send('POST', `/v1/subscriptions/${id(subscription)}/pause`)).body);
+  }
+
+  /** `POST /v1/subscriptions/:id/resume`: everything the subscription holds is delivered. */
+  async resumeSubscription(subscription: string): Promise<WireSubscription> {
+    return dataOf<WireSubscription>((await this.http.send('POST', `/v1/subscriptions/${id(subscription)}/resume`)).body);
+  }
+
+  /** Every application, over all pages (`GET /v1/applications`). */
+  async getApplications(): Promise<WireApplication[]> {
+    return this.#gather((page) => this.#list<WireApplication>('/v1/applications', page));
+  }
+
+  /** Every action, over all pages (`GET /v1/actions`). */
+  async getActions(): Promise<WireAction[]> {
+    return this.#gather((page) => this.#list<WireAction>('/v1/actions', page));
+  }
+
+  /** Every subscription with its delivery status, over all pages (`GET /v1/subscriptions`). */
+  async getSubscriptions(): Promise<WireSubscription[]> {
+    return this.#gather((page) => this.#list<WireSubscription>('/v1/subscriptions', page));
+  }
+
+  async #list<T>(path: string, page: number): Promise<Page<T>> {
+    return pageOf<T>((await this.http.send('GET', path, { query: { page, per_page: GATHER_PAGE } })).body);
+  }
+
+  /** `GET /v1/subscriptions/:id`. */
+  async getSubscription(subscription: string): Promise<WireSubscription> {
+    return dataOf<WireSubscription>((await this.http.send('GET', `/v1/subscriptions/${id(subscription)}`)).body);
+  }
+
   /** `POST /v1/replays`: queues (or with `dry_run`, only counts) the gists the filters match. */
   async createReplay(input: ReplayInput): Promise<ReplayCreated> {
     const data = dataOf<Partial<ReplayCreated>>((await this.http.send('POST', '/v1/replays', { body: input })).body);
@@ -190,9 +226,14 @@ export class AmeboClient {
     return dataOf<WireAction>((await this.http.send('POST', '/v1/actions', { body })).body);
   }
 
-  /** Subscribes `application`'s (default: this client's) webhook `handler`, a URL or a `/path`, to `action`. */
+  /**
+   * Subscribes `application`'s (default: this client's) webhook `handler`, a URL or a `/path`, to
+   * `action`: one name, a pattern (`user.*`, `order.>`) or a list of them. The routing and delivery
+   * control keys (`filter`, `headers`, `paused`, `circuit`, `ordering`, `rate_limit`) are passed as the
+   * API spells them.
+   */
   async subscribe(
-    action: string,
+    action: string | readonly string[],
     handler: string,
     options: {
       readonly application?: string | undefined;
@@ -202,17 +243,19 @@ export class AmeboClient {
       readonly timeout?: string | undefined;
       readonly concurrency?: number | undefined;
       readonly retry4xx?: boolean | undefined;
-    } = {},
+    } & SubscriptionControlInput = {},
   ): Promise<WireSubscription> {
-    const body = {
-      application: this.#owner(options.application, 'subscribe'),
+    const { application, subscription, maxRetries, timeout, concurrency, retry4xx, ...control } = options;
+    const body: SubscriptionInput = {
+      application: this.#owner(application, 'subscribe'),
       action,
       handler,
-      subscription: options.subscription,
-      max_retries: options.maxRetries,
-      timeout: options.timeout,
-      concurrency: options.concurrency,
-      retry_4xx: options.retry4xx,
+      subscription,
+      max_retries: maxRetries,
+      timeout,
+      concurrency,
+      retry_4xx: retry4xx,
+      ...control,
     };
     return dataOf<WireSubscription>((await this.http.send('POST', '/v1/subscriptions', { body })).body);
   }

@@ -148,7 +148,16 @@ export interface StreamStats {
   readonly failed_per_s: number;
   readonly backlog: number;
   readonly inflight: number;
+  /** The subscriptions that need attention: paused, or with a circuit open or probing. */
+  readonly subscriptions?: Readonly<Record<string, WireSubscriptionStatus>>;
   readonly at: string;
+}
+
+/** A subscription's delivery state, as `/health` and the `stats` stream message show it. */
+export interface WireSubscriptionStatus {
+  readonly paused: boolean;
+  readonly paused_by: 'config' | 'api' | null;
+  readonly circuit: { readonly state: 'closed' | 'open' | 'half_open' | 'off'; readonly failures: number; readonly opened_at: string | null; readonly probe_at: string | null };
 }
 
 /** `GET /health`. Only `status` is relied upon; the rest is shown as is. */
@@ -158,7 +167,7 @@ export interface Health {
 }
 
 /** Where an object was declared: amebo.yaml (read-only through the API) or the API. */
-export type WireSource = 'file' | 'api';
+export type WireSource = 'file' | 'api' | 'builtin';
 
 /** An application as the API returns it. Its secret is never returned. */
 export interface WireApplication {
@@ -181,12 +190,25 @@ export interface WireAction {
 }
 
 /** A subscription: one application's webhook handler for one action, with its delivery policy. */
+/** A subscription's circuit breaker and its state. */
+export interface WireCircuit {
+  readonly state: 'closed' | 'open' | 'half_open' | 'off';
+  /** Failed attempts in a row. */
+  readonly failures: number;
+  readonly failures_to_open: number | null;
+  readonly cooldown: string | null;
+  readonly opened_at: string | null;
+  /** When an open circuit lets one probe through. */
+  readonly probe_at: string | null;
+}
+
 export interface WireSubscription {
   readonly subscription: string;
   /** The same as `subscription`. */
   readonly id: string;
   readonly application: string;
-  readonly action: string;
+  /** As written: a name, a pattern (`user.*`, `order.>`), or a list of them. */
+  readonly action: string | readonly string[];
   readonly handler: string;
   /** The resolved handler URL. */
   readonly url: string | null;
@@ -195,6 +217,17 @@ export interface WireSubscription {
   readonly backoff: { readonly initial: string; readonly max: string; readonly jitter: number };
   readonly retry_4xx: boolean;
   readonly concurrency: number;
+  readonly filter: Readonly<Record<string, unknown>> | null;
+  /** The headers added to every webhook, without the credential headers' values. */
+  readonly headers: Readonly<Record<string, string>> | null;
+  /** Headers that are set but whose values are credentials, never returned (`Authorization`, `X-Api-Key`, ...). */
+  readonly sensitive_headers: readonly string[];
+  readonly ordering: 'strict' | { readonly key: string } | null;
+  readonly rate_limit: string | null;
+  /** Paused now, by the config or through the API. */
+  readonly paused: boolean;
+  readonly paused_by: 'config' | 'api' | null;
+  readonly circuit: WireCircuit;
   readonly source: WireSource;
   readonly created_at: string;
 }

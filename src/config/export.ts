@@ -1,15 +1,26 @@
 /**
  * The effective config (file objects and API objects together) in amebo.yaml's own shape, so objects
  * created through the API can be moved into git. Secrets are never exported: each becomes a
- * `${NAME_SECRET}` reference to set in the environment.
+ * `${NAME_SECRET}` reference to set in the environment, and so does the value of each credential header
+ * (`Authorization` of subscription `billing.alerts` → `${BILLING_ALERTS_AUTHORIZATION}`).
  */
 import type { Snapshot } from './registry.js';
 import { formatDuration } from './units.js';
+import { isSensitiveHeader } from '../routing/keys.js';
 import type { CircuitPolicy, RetryPolicy, Subscription } from '../types.js';
 
 /** `user-service` → `USER_SERVICE_SECRET`. */
 export function secretVariable(app: string): string {
   return `${app.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_SECRET`;
+}
+
+const envName = (...parts: string[]): string => parts.join('_').toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+
+/** A subscription's headers for amebo.yaml: credential values as `${ENV}` references. */
+function exportHeaders(subscription: string, headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = isSensitiveHeader(name) ? `\${${envName(subscription, name)}}` : value;
+  return out;
 }
 
 function policy(p: RetryPolicy, base: RetryPolicy): Record<string, unknown> {
@@ -30,7 +41,7 @@ function policy(p: RetryPolicy, base: RetryPolicy): Record<string, unknown> {
 function control(s: Subscription, circuitDefault: CircuitPolicy | null): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (s.filter) out['filter'] = s.filter;
-  if (s.headers) out['headers'] = s.headers;
+  if (s.headers) out['headers'] = exportHeaders(s.name, s.headers);
   if (s.paused) out['paused'] = true;
   if (JSON.stringify(s.circuit) !== JSON.stringify(circuitDefault)) {
     out['circuit'] = s.circuit === null ? false : { failures: s.circuit.failures, cooldown: formatDuration(s.circuit.cooldown_ms) };

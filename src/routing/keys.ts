@@ -16,6 +16,30 @@ const RESERVED_PREFIXES = ['x-amebo-', 'webhook-'];
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_HEADERS = 32;
 
+/**
+ * Headers whose values are credentials: the API and `amebo config export` show their names, never
+ * their values (Svix's "sensitive" headers). A name is sensitive when it is one of the standard
+ * credential headers or mentions a key, token, secret, password, auth, session or signature.
+ */
+const SENSITIVE = /^(authorization|proxy-authorization|cookie)$|key|token|secret|passw|auth|session|signature|credential/i;
+
+/** Whether a subscription header's value is a credential, never shown in a response or a log. */
+export function isSensitiveHeader(name: string): boolean {
+  return SENSITIVE.test(name);
+}
+
+/** A subscription's headers as responses show them: the values of credential headers left out. */
+export function visibleHeaders(headers: Readonly<Record<string, string>> | undefined): { headers: Record<string, string> | null; sensitive: string[] } {
+  if (!headers) return { headers: null, sensitive: [] };
+  const shown: Record<string, string> = {};
+  const sensitive: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (isSensitiveHeader(name)) sensitive.push(name);
+    else shown[name] = value;
+  }
+  return { headers: shown, sensitive };
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function headersOf(raw: unknown, at: string, errors: string[]): Record<string, string> | undefined {

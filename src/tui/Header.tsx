@@ -1,6 +1,7 @@
 /**
- * The two header lines of `amebo tail`: where we are connected and in which mode, then the daemon's
- * rates, backlog and the failures seen.
+ * The header lines of `amebo tail`: where we are connected and in which mode, then the daemon's rates,
+ * backlog and the failures seen, then (only when there are any) the subscriptions that need attention:
+ * circuits open or probing, and paused subscriptions.
  */
 import { Box, Text } from 'ink';
 import type { TailState } from './core/tail-state.js';
@@ -23,6 +24,27 @@ function Connection({ state }: { readonly state: TailState['connection'] }) {
     case 'closed':
       return <Text color="red">✕ disconnected {state.message ? `(${state.message})` : ''}</Text>;
   }
+}
+
+/** `circuit open: billing (3 failures, probe 12:00:31)  paused: emails (api)`, or nothing. */
+function Attention({ stats }: { readonly stats: TailState['stats'] }) {
+  const entries = Object.entries(stats?.subscriptions ?? {});
+  if (entries.length === 0) return null;
+  const open = entries.filter(([, s]) => s.circuit.state === 'open');
+  const probing = entries.filter(([, s]) => s.circuit.state === 'half_open');
+  const paused = entries.filter(([, s]) => s.paused);
+  const clock = (iso: string | null): string => (iso ? iso.slice(11, 19) : '?');
+  return (
+    <Text wrap="truncate-end">
+      {open.length > 0 ? (
+        <Text color="red" bold>
+          {`circuit open: ${open.map(([name, s]) => `${name} (${s.circuit.failures} failures, probe ${clock(s.circuit.probe_at)})`).join(', ')}  `}
+        </Text>
+      ) : null}
+      {probing.length > 0 ? <Text color="yellow">{`circuit half-open: ${probing.map(([name]) => name).join(', ')}  `}</Text> : null}
+      {paused.length > 0 ? <Text color="magenta">{`paused: ${paused.map(([name, s]) => `${name} (${s.paused_by ?? '?'})`).join(', ')}`}</Text> : null}
+    </Text>
+  );
 }
 
 /** The header. */
@@ -60,6 +82,7 @@ export function Header({ state, url }: HeaderProps) {
         </Text>
         <Text dimColor>{`  (${fmt(state.totals.deliveries)} deliveries)`}</Text>
       </Text>
+      <Attention stats={s} />
     </Box>
   );
 }

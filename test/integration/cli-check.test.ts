@@ -17,7 +17,7 @@ describe('amebo check', () => {
   it('accepts the shipped amebo.yaml.example', () => {
     const r = amebo('check', '--config', 'amebo.yaml.example');
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/ok \(2 applications, 2 actions, 2 subscriptions\)/);
+    expect(r.stdout).toMatch(/ok \(2 applications, 2 actions, 4 subscriptions\)/);
     expect(r.code).toBe(0);
   });
 

@@ -120,6 +120,37 @@ describe('amebo/client', () => {
     expect(down.message).toContain(url);
   });
 
+  it('subscribes with routing and delivery-control keys, pauses and resumes, and lists every subscription', async () => {
+    hook = await startReceiver();
+    d = await startDaemon({ yaml: `auth: { admin_token: ${ADMIN} }\napplications:\n  shop: { address: "${hook.url}", secret: shop-secret-1 }\nactions:\n  user.created: { application: shop, schemata: ${JSON.stringify(USER_SCHEMA)} }\n` });
+    const shop = client({ url: d.url, application: 'shop', secret: 'shop-secret-1' });
+    const sub = await shop.subscribe(['user.created'], '/premium', {
+      subscription: 'premium',
+      filter: { plan: 'premium' },
+      headers: { 'X-Tenant': 'acme', 'X-Api-Key': 'k-123456' },
+      circuit: { failures: 3, cooldown: '1m' },
+      ordering: { key: '/user_id' },
+      rate_limit: '100/s',
+      paused: true,
+    });
+    expect(sub).toMatchObject({ action: ['user.created'], filter: { plan: 'premium' }, headers: { 'X-Tenant': 'acme' }, sensitive_headers: ['X-Api-Key'], ordering: { key: '/user_id' }, rate_limit: '100/s', paused: true, paused_by: 'api' });
+    expect(sub.circuit).toMatchObject({ failures_to_open: 3, cooldown: '1m', state: 'closed' });
+    await shop.publishEvent('user.created', { user_id: 'u1', email: 'a@example.com', name: 'Free' });
+    const premium = await shop.publishEvent('user.created', { user_id: 'u2', email: 'b@example.com', name: 'Gold', plan: 'premium' });
+    expect((await shop.getGists({ subscription: 'premium' })).map((g) => g.event_id)).toEqual([premium.id]);
+    expect(hook.requests).toHaveLength(0);
+    expect((await shop.resumeSubscription('premium')).paused).toBe(false);
+    const [got] = await hook.waitFor(1);
+    expect(got!.json['event_id']).toBe(premium.id);
+    expect(got!.headers['x-api-key']).toBe('k-123456');
+    expect((await shop.pauseSubscription('premium')).paused_by).toBe('api');
+    expect((await shop.getSubscription('premium')).paused).toBe(true);
+    expect((await shop.getSubscriptions()).map((s) => s.subscription)).toContain('premium');
+    // An application's secret lists its own actions; the admin's token lists amebo's own too.
+    expect((await shop.getActions()).map((a) => a.action)).toEqual(['user.created']);
+    expect((await client({ url: d.url, token: ADMIN }).getActions()).map((a) => a.action)).toEqual(expect.arrayContaining(['user.created', 'amebo.gist.dead', 'amebo.circuit.opened']));
+  });
+
   it('takes its defaults from AMEBO_URL, AMEBO_APPLICATION, AMEBO_SECRET and AMEBO_TOKEN', async () => {
     d = await startDaemon({ yaml: `auth: { admin_token: ${ADMIN} }\napplications:\n  shop: { address: "http://127.0.0.1:9", secret: shop-secret-1 }\n` });
     const shop = new AmeboClient({ env: { AMEBO_URL: d.url, AMEBO_APPLICATION: 'shop', AMEBO_SECRET: 'shop-secret-1' } });

@@ -83,6 +83,28 @@ describe('amebo tail screen', () => {
     expect(lines[a]).toMatch(/502\s+order\.paid\s+billing\s+1\s+500\s+13ms\s+dead/);
   });
 
+  it('shows open and probing circuits and paused subscriptions in the header, and nothing when all is well', async () => {
+    const s = await start();
+    await frame((t) => t.includes('● live'));
+    const base = { published_per_s: 1, delivered_per_s: 0, failed_per_s: 1, backlog: 7, inflight: 0, at: 'x' };
+    const closed = { state: 'closed', failures: 0, opened_at: null, probe_at: null };
+    s.send('stats', {
+      ...base,
+      subscriptions: {
+        billing: { paused: false, paused_by: null, circuit: { state: 'open', failures: 10, opened_at: '2026-12-01T12:00:00.000Z', probe_at: '2026-12-01T12:00:30.000Z' } },
+        shipping: { paused: false, paused_by: null, circuit: { state: 'half_open', failures: 12, opened_at: '2026-12-01T11:59:00.000Z', probe_at: '2026-12-01T11:59:30.000Z' } },
+        emails: { paused: true, paused_by: 'config', circuit: closed },
+      },
+    });
+    const t = await frame((x) => x.includes('circuit open'));
+    expect(t).toContain('circuit open: billing (10 failures, probe 12:00:30)');
+    expect(t).toContain('circuit half-open: shipping');
+    expect(t).toContain('paused: emails (config)');
+    s.send('stats', { ...base, subscriptions: {} });
+    const after = await frame((x) => !x.includes('circuit open'));
+    expect(after).not.toContain('paused: emails');
+  });
+
   it('filters with / and shows failures only with f', async () => {
     const s = await start();
     s.send('delivery', delivery({ gist_id: 11, event_id: 611, action: 'user.created', subscription: 'welcome-emails' }));

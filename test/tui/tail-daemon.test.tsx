@@ -109,6 +109,16 @@ describe('amebo tail against a real daemon', () => {
     await eventually(() => expect(rowsOf(screen())).toHaveLength(5));
   });
 
+  it("shows the subscriptions that need attention in the header: paused ones, from the daemon's stats", async () => {
+    mount();
+    await eventually(() => expect(screen()).toContain('● live'));
+    expect(screen()).not.toContain('paused: ');
+    expect((await daemon.request('POST', '/v1/subscriptions/ship-hook/pause')).status).toBe(200);
+    await eventually(() => expect(screen()).toContain('paused: ship-hook (api)'), 5_000);
+    expect((await daemon.request('POST', '/v1/subscriptions/ship-hook/resume')).status).toBe(200);
+    await eventually(() => expect(screen()).not.toContain('paused: ship-hook'), 5_000);
+  });
+
   it('opens the selected gist with its attempts and replays it through the daemon', async () => {
     mount();
     await eventually(() => expect(screen()).toContain('● live'));

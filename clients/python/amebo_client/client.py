@@ -170,15 +170,28 @@ class AmeboClient:
 
     def subscribe(
         self,
-        action: str,
+        action: Union[str, List[str]],
         handler: str,
         application: Optional[str] = None,
         subscription: Optional[str] = None,
         max_retries: Optional[int] = None,
         timeout: Optional[str] = None,
+        *,
+        concurrency: Optional[int] = None,
+        retry_4xx: Optional[bool] = None,
+        filter: Optional[Mapping[str, Any]] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        paused: Optional[bool] = None,
+        circuit: Union[Mapping[str, Any], bool, None] = None,
+        ordering: Union[str, Mapping[str, str], None] = None,
+        rate_limit: Optional[str] = None,
     ) -> dict:
         """Subscribes ``application``'s (default: this client's) webhook ``handler`` (a URL, or a ``/path``
-        joined to the application's address) to ``action``. ``timeout`` is a duration such as ``"10s"``."""
+        joined to the application's address) to ``action``: one name, a pattern (``"user.*"``,
+        ``"order.>"``) or a list of them. ``timeout`` is a duration such as ``"10s"``. The routing and
+        delivery-control keys are the API's: ``filter={"total": {"$gte": 100}}``,
+        ``headers={"X-Tenant": "acme"}``, ``paused=True``, ``circuit={"failures": 5, "cooldown": "1m"}``
+        (or ``False``), ``ordering={"key": "/account_id"}`` (or ``"strict"``), ``rate_limit="50/s"``."""
         body = {
             "application": self._owner(application, "subscribe"),
             "action": action,
@@ -186,6 +199,14 @@ class AmeboClient:
             "subscription": subscription,
             "max_retries": max_retries,
             "timeout": timeout,
+            "concurrency": concurrency,
+            "retry_4xx": retry_4xx,
+            "filter": filter,
+            "headers": headers,
+            "paused": paused,
+            "circuit": circuit,
+            "ordering": ordering,
+            "rate_limit": rate_limit,
         }
         return self._data("POST", "/v1/subscriptions", _compact(body))
 
@@ -218,6 +239,18 @@ class AmeboClient:
             "dry_run": dry_run or None,
         }
         return self._data("POST", "/v1/replays", _compact(body))
+
+    def pause_subscription(self, subscription: str) -> dict:
+        """``POST /v1/subscriptions/:id/pause``: gists are still made; nothing is sent until resumed."""
+        return self._data("POST", f"/v1/subscriptions/{urllib.parse.quote(subscription, safe='')}/pause")
+
+    def resume_subscription(self, subscription: str) -> dict:
+        """``POST /v1/subscriptions/:id/resume``: everything the subscription holds is delivered."""
+        return self._data("POST", f"/v1/subscriptions/{urllib.parse.quote(subscription, safe='')}/resume")
+
+    def get_subscription(self, subscription: str) -> dict:
+        """``GET /v1/subscriptions/:id``, with ``paused``, ``paused_by`` and ``circuit``."""
+        return self._data("GET", f"/v1/subscriptions/{urllib.parse.quote(subscription, safe='')}")
 
     def replay_gist(self, gist_id: int) -> dict:
         """Delivers one gist again now; returns the gist."""

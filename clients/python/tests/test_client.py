@@ -181,6 +181,50 @@ class Deliveries(Service):
         attempts = [amebo_client.verify_webhook(b, h, self.secret)["delivery_attempt"] for _, h, b in receiver.requests]
         self.assertEqual(attempts, [1, 2, 3])
 
+    def test_subscribe_with_routing_and_delivery_control(self) -> None:
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        name = unique("premium")
+        sub = self.client.subscribe(
+            [self.action],
+            f"{receiver.url}/premium",
+            subscription=name,
+            filter={"plan": "premium"},
+            headers={"X-Tenant": "acme", "Authorization": "Bearer py-token-123"},
+            circuit={"failures": 3, "cooldown": "1m"},
+            ordering={"key": "/user_id"},
+            rate_limit="100/s",
+        )
+        self.assertEqual(sub["action"], [self.action])
+        self.assertEqual(sub["filter"], {"plan": "premium"})
+        self.assertEqual((sub["headers"], sub["sensitive_headers"]), ({"X-Tenant": "acme"}, ["Authorization"]))
+        self.assertEqual((sub["circuit"]["failures_to_open"], sub["circuit"]["cooldown"]), (3, "1m"))
+        self.assertEqual((sub["ordering"], sub["rate_limit"]), ({"key": "/user_id"}, "100/s"))
+
+        self.assertTrue(self.client.pause_subscription(name)["paused"])
+        free = self.client.publish_event(self.action, self.user(1))
+        premium = self.client.publish_event(self.action, {**self.user(2), "plan": "premium"})
+        # Only the premium event makes a gist; it waits while the subscription is paused.
+        gists = eventually(lambda: self._one(self.client.get_gists(subscription=name)))
+        self.assertEqual((gists[0]["event_id"], gists[0]["state"]), (premium["id"], "pending"))
+        self.assertEqual(receiver.requests, [])
+        self.assertEqual(self.client.get_subscription(name)["paused_by"], "api")
+        self.assertFalse(self.client.resume_subscription(name)["paused"])
+        eventually(lambda: self.assertEqual(len(receiver.requests), 1))
+        _, headers, body = receiver.requests[0]
+        self.assertEqual(amebo_client.verify_webhook(body, headers, self.secret)["event_id"], premium["id"])
+        self.assertEqual({k.lower(): v for k, v in headers.items()}["authorization"], "Bearer py-token-123")
+        self.assertNotEqual(free["id"], premium["id"])
+
+        with self.assertRaises(amebo_client.AmeboError) as caught:
+            self.client.subscribe(self.action, f"{receiver.url}/x", subscription=unique("bad"), filter={"plan": {"$gt": 5}})
+        self.assertEqual(caught.exception.status, 400)
+        self.assertIn("filter.plan.$gt", str(caught.exception))
+
+    def _one(self, gists: list) -> list:
+        self.assertEqual(len(gists), 1)
+        return gists
+
 
 class Dates(unittest.TestCase):
     def test_times_are_sent_as_utc_iso_8601(self) -> None:

@@ -165,4 +165,13 @@ const tail: VerbRegistration = (program, setCode) => {
 };
 
 /** Every client verb, in the order `amebo --help` lists them. */
-export const clientVerbRegistrations: VerbRegistration[] = [publish, replay, events, gists, tail];
+const pauseVerbs: VerbRegistration = (program, setCode) => {
+  clientVerb(program.command('pause').description('stop delivering to a subscription (gists are still made; no retry is used up)').argument('<subscription>', 'its name'))
+    .addHelpText('after', examples('amebo pause welcome-emails', 'amebo resume welcome-emails      # everything it holds is delivered'))
+    .action(lazy(() => import('./pause.js'), setCode, 'pause'));
+  clientVerb(program.command('resume').description('deliver to a paused subscription again').argument('<subscription>', 'its name'))
+    .addHelpText('after', examples('amebo resume welcome-emails'))
+    .action(lazy(() => import('./pause.js'), setCode, 'resume'));
+};
+
+export const clientVerbRegistrations: VerbRegistration[] = [publish, replay, events, gists, tail, pauseVerbs];
