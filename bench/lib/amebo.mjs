@@ -15,17 +15,19 @@ let appRoot = ROOT;
  * Copies the built launcher and bundle (bin/amebo, dist/amebo.mjs, dist/chunks) into `dir` and runs
  * every daemon from there, with node_modules linked back: a rebuild of dist/ in the checkout while
  * the bench runs (its chunk names change) cannot break or change the daemons under test.
+ * `BENCH_BUILD=DIR` runs another build instead (a checkout of an earlier commit, built), so the
+ * before and after of a change are measured by the same harness.
  */
-export function snapshotBuild(dir) {
+export function snapshotBuild(dir, from = process.env.BENCH_BUILD ?? ROOT) {
   const app = join(dir, 'app');
   mkdirSync(join(app, 'dist'), { recursive: true });
-  cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
-  for (const entry of readdirSync(join(ROOT, 'dist'))) {
+  cpSync(join(from, 'bin'), join(app, 'bin'), { recursive: true });
+  for (const entry of readdirSync(join(from, 'dist'))) {
     if (entry === 'amebo.mjs' || entry === 'amebo.mjs.map' || entry === 'chunks') {
-      cpSync(join(ROOT, 'dist', entry), join(app, 'dist', entry), { recursive: true });
+      cpSync(join(from, 'dist', entry), join(app, 'dist', entry), { recursive: true });
     }
   }
-  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  cpSync(join(from, 'package.json'), join(app, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
   appRoot = app;
   return app;
