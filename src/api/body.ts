@@ -5,10 +5,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { amebo } from '../errors.js';
+import { payloadText } from '../publish.js';
+import { keptPayloadText, scanEvent } from './payload-text.js';
 
 export interface BodyLimits {
   readonly maxBytes: number;
   readonly maxDepth: number;
+  /** The body is one event: keep its payload's text (payload-text.ts) rather than serialise it again. */
+  readonly keepPayload?: boolean;
 }
 
 /**
@@ -46,12 +50,18 @@ export async function readJson(req: IncomingMessage, limits: BodyLimits): Promis
   } catch {
     throw amebo('AMEBO_ERR_BAD_JSON', 'request body is not valid UTF-8');
   }
-  const depth = maxDepth(text, limits.maxDepth);
+  const scan = limits.keepPayload ? scanEvent(text, limits.maxDepth) : undefined;
+  const depth = scan ? scan.depth : maxDepth(text, limits.maxDepth);
   if (depth > limits.maxDepth) {
     throw amebo('AMEBO_ERR_BAD_JSON', `request body nests deeper than ${limits.maxDepth} levels`, { max_depth: limits.maxDepth });
   }
   try {
-    return JSON.parse(text);
+    const body: unknown = JSON.parse(text);
+    if (scan && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const kept = keptPayloadText(text, scan, (body as { payload?: unknown }).payload);
+      if (kept !== undefined) (body as { [payloadText]?: string })[payloadText] = kept;
+    }
+    return body;
   } catch (err) {
     // V8 quotes a piece of the input (`..."secret":abc123"...`), which may be a credential: drop it.
     const problem = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');

@@ -20,6 +20,8 @@ import { configRoutes } from './routes/config.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { checkBody } from './validate.js';
 import { StreamHub } from './stream.js';
+import { IngestStreams, STREAM_PATH } from './routes/events-stream.js';
+import { armDeadline } from './deadline.js';
 
 export interface HttpServer {
   readonly server: Server;
@@ -37,6 +39,7 @@ export function createHttpServer(core: Core): HttpServer {
   const settings = core.registry.snapshot.config.server;
   const router = new Router();
   const hub = new StreamHub(core);
+  const ingest = new IngestStreams();
   applicationRoutes(router);
   actionRoutes(router);
   subscriptionRoutes(router);
@@ -46,11 +49,21 @@ export function createHttpServer(core: Core): HttpServer {
   configRoutes(router);
   openApiRoutes(router);
   router.on('GET', '/v1/stream', hub.handle);
+  router.on(
+    'POST',
+    STREAM_PATH,
+    ({ core: c, req, res }) => {
+      ingest.handle(c, req, res);
+      return 'handled';
+    },
+    { rawBody: true },
+  );
 
   let closing = false;
   const server = createServer(
     {
-      requestTimeout: settings.request_timeout_ms,
+      // The request deadline is amebo's own (deadline.ts): node's would cut every NDJSON stream.
+      requestTimeout: 0,
       headersTimeout: settings.headers_timeout_ms,
       // Node checks both timeouts only this often (30 s by default), which let a slowloris client
       // hold a socket for up to 30 s past headers_timeout.
@@ -83,7 +96,17 @@ export function createHttpServer(core: Core): HttpServer {
       const url = new URL(req.url ?? '/', 'http://amebo.local');
       const method = req.method ?? 'GET';
       const route = router.match(method, url.pathname);
-      const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req, { maxBytes: settings.max_body_bytes, maxDepth: settings.max_depth }) : undefined;
+      if (route.options.rawBody) {
+        // Reads its own body and checks its own credentials, which may come with each line.
+        const reply = await route.handler({ core, req, res, url, params: route.params, body: undefined, principal: OPEN });
+        if (reply !== 'handled') send(res, reply);
+        return;
+      }
+      armDeadline(req, res, settings.request_timeout_ms);
+      const body =
+        method === 'POST' || method === 'PUT' || method === 'PATCH'
+          ? await readJson(req, { maxBytes: settings.max_body_bytes, maxDepth: settings.max_depth, keepPayload: route.options.keepsPayload === true })
+          : undefined;
       const snap = core.registry.snapshot;
       let principal = OPEN;
       if (!route.options.public) {
@@ -134,6 +157,7 @@ export function createHttpServer(core: Core): HttpServer {
       closed ??= new Promise<void>((resolve) => {
         closing = true;
         hub.close();
+        ingest.close();
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
