@@ -15,7 +15,7 @@ import { nativePublisher } from './lib/native.mjs';
 import { batchBody, eventBody } from './scenarios/common.mjs';
 
 const { values } = parseArgs({
-  options: { path: { type: 'string', default: 'single,batch,stream' }, why: { type: 'string' }, duration: { type: 'string', default: '5' }, keep: { type: 'string' } },
+  options: { path: { type: 'string', default: 'single,batch,stream' }, why: { type: 'string' }, inflight: { type: 'string', default: '50' }, duration: { type: 'string', default: '5' }, keep: { type: 'string' } },
 });
 const duration = Number(values.duration);
 const paths = values.path.split(',');
@@ -23,12 +23,12 @@ const work = mkdtempSync(join(tmpdir(), 'amebo-stages-'));
 snapshotBuild(work);
 
 /** Which stage a sample belongs to: the first frame from the leaf up that a rule claims. */
-const LEAF_RESPOND = new Set(['writeUtf8String', 'writev', 'writeBuffer', 'writeLatin1String', 'writeGeneric']);
+const LEAF_RESPOND = new Set(['writeUtf8String', 'writev', 'writeBuffer', 'writeLatin1String', 'writeGeneric', 'writevGeneric']);
 const RULES = [
   // Answering: the envelope, ServerResponse, and the stream's answer lines.
-  ['respond', (f, u) => ['send', 'eventJson', 'outcomeJson', 'answerLine', 'writeAnswers', 'resOnFinish', 'writeHead', '_writeRaw', '_send', 'onFinish'].includes(f) || u.includes('_http_outgoing')],
+  ['respond', (f, u) => ['send', 'eventJson', 'outcomeJson', 'outcomeLine', 'errorLine', '#write', 'resOnFinish', 'writeHead', '_writeRaw', '_send', 'onFinish'].includes(f) || u.includes('_http_outgoing')],
   // Reading and parsing the JSON of requests or lines.
-  ['parse', (f, u) => ['readJson', 'maxDepth', 'parse', 'decode', 'decodeUTF8', 'splitLines', 'parseLine', 'scanLine', 'readLines'].includes(f) || u.includes('internal/encoding')],
+  ['parse', (f, u) => ['readJson', 'maxDepth', 'parse', 'decode', 'decodeUTF8', '#parse', '#lines', 'scanEvent', 'closingQuote', 'memberCount', 'keptPayloadText'].includes(f) || u.includes('internal/encoding')],
   // Request shape (OpenAPI) and payload schema (ajv, formats, RE2 patterns).
   ['validate', (f, u) => f === 'checkBody' || f === 'validate' || /^validate\d+$/.test(f) || f.startsWith('RegExp:') || u.includes('/re2js/') || u.includes('/ajv-formats/') || u.includes('/ajv/') || u.includes('/fast-uri/')],
   // Re-encoding: the payload's JSON text, and the row's msgpack for LMDB.
@@ -107,7 +107,7 @@ async function measure(path) {
     const run = (seconds) => {
       if (path === 'single') return runLoad({ tool: 'wrk', url: `${amebo.url}/v1/events`, body: eventBody('bench.publish'), connections: 50, duration: seconds });
       if (path === 'batch') return runLoad({ tool: 'wrk', url: `${amebo.url}/v1/events/batch`, body: batchBody('bench.batch', 100), connections: 8, duration: seconds });
-      return nativePublisher('amebo-stream', { port: Number(new URL(amebo.url).port), inflight: 50, warmup: 0, duration: seconds, body: eventBody('bench.publish') });
+      return nativePublisher('amebo-stream', { port: Number(new URL(amebo.url).port), inflight: Number(values.inflight), warmup: 0, duration: seconds, body: eventBody('bench.publish') });
     };
     await run(2);
     const before = await events(amebo.url);

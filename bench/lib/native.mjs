@@ -25,13 +25,14 @@ export function nativeBinary(log = () => {}) {
 
 /**
  * One run of the native publisher. `mode`: 'jetstream' (body: the payload) or 'amebo-stream' (body:
- * one NDJSON line). Resolves {tool, ok, errors, seconds, rps, p50, p99, p999, loadgenCores}.
+ * one NDJSON line); `maxEvents` stops it after that many. Resolves {tool, ok, errors, seconds, rps, p50, p99, p999, loadgenCores}.
  */
-export async function nativePublisher(mode, { port, inflight, warmup, duration, body }) {
+export async function nativePublisher(mode, { port, inflight, warmup, duration, body, maxEvents }) {
   const bin = nativeBinary();
   const file = join(tmpdir(), `amebo-bench-body-${process.pid}-${mode}.json`);
   writeFileSync(file, body);
-  const child = spawn(bin, [mode, String(port), String(inflight), String(warmup), String(duration), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [mode, String(port), String(inflight), String(warmup), String(duration), file, ...(maxEvents ? [String(maxEvents)] : [])];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));

@@ -3,14 +3,15 @@
  * one connection, in C, so that the figure measures the server and not the client (the Node `nats`
  * client used a whole core while nats-server idled). Built by the bench with the system's cc.
  *
- *   pub jetstream PORT INFLIGHT WARMUP_S DURATION_S PAYLOAD_FILE
+ *   pub jetstream PORT INFLIGHT WARMUP_S DURATION_S PAYLOAD_FILE [MAX_EVENTS]
  *       NATS JetStream publish-ack over the raw NATS protocol: creates stream BENCH (subjects
  *       bench.>, file storage, R1), then keeps INFLIGHT `PUB bench.publish <reply>` in flight and
  *       counts the acks (`{"stream":"BENCH","seq":n}`) that come back on the reply subjects.
- *   pub amebo-stream PORT INFLIGHT WARMUP_S DURATION_S BODY_LINE_FILE
+ *   pub amebo-stream PORT INFLIGHT WARMUP_S DURATION_S BODY_LINE_FILE [MAX_EVENTS]
  *       amebo's POST /v1/events/stream: one chunked HTTP/1.1 request, one NDJSON line per event,
  *       INFLIGHT lines written and not yet answered; counts the answer lines (`{"data":` or not).
  *
+ * MAX_EVENTS (default: no limit) stops sending after that many events (the memory figure's fill).
  * Both refill the window as soon as answers arrive and write every refill of one read in one
  * write(2), as a pipelined client does. Prints one JSON line: ok, errors, seconds, rps, p50, p99,
  * p999 (ms, per event: send to answer), cpu (seconds of this process over the measured part).
@@ -129,7 +130,18 @@ typedef struct {
   int outstanding;
   double t_measure, cpu_measure;
   int measuring;
+  long limit, sent_total; /* stop sending after `limit` events (0: no limit) */
 } Loop;
+
+static long max_events = 0;
+
+/* True while the loop may send another event. */
+static int may_send(Loop *l) {
+  if (now_s() >= l->end) return 0;
+  if (l->limit > 0 && l->sent_total >= l->limit) return 0;
+  l->sent_total++;
+  return 1;
+}
 
 static void answered(Loop *l, int slot, int is_ok) {
   double t = now_s();
@@ -206,13 +218,13 @@ static void run_jetstream(int port, int inflight, double warmup, double duration
   if (write(fd, sub, strlen(sub)) < 0) die("write");
   expect_text(fd, "PONG\r\n");
 
-  Loop l = {.fd = fd, .inflight = inflight};
+  Loop l = {.fd = fd, .inflight = inflight, .limit = max_events};
   l.sent = calloc(inflight, sizeof(double));
   double t0 = now_s();
   l.warmup_end = t0 + warmup;
   l.end = l.warmup_end + duration;
   Buf out = {0};
-  for (int i = 0; i < inflight; i++) {
+  for (int i = 0; i < inflight && may_send(&l); i++) {
     l.sent[i] = now_s();
     nats_publish(&out, i, payload, plen);
     l.outstanding++;
@@ -242,7 +254,7 @@ static void run_jetstream(int port, int inflight, double warmup, double duration
         char *body = eol + 2;
         int is_ok = memmem(body, bytes, "\"error\"", 7) == NULL;
         answered(&l, slot, is_ok);
-        if (now_s() < l.end) {
+        if (may_send(&l)) {
           l.sent[slot] = now_s();
           nats_publish(&out, slot, payload, plen);
           l.outstanding++;
@@ -278,14 +290,14 @@ static void run_amebo(int port, int inflight, double warmup, double duration, co
       "POST /v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
   Buf out = {0};
   put(&out, head, strlen(head));
-  Loop l = {.fd = fd, .inflight = inflight};
+  Loop l = {.fd = fd, .inflight = inflight, .limit = max_events};
   l.sent = calloc(inflight, sizeof(double));
   double t0 = now_s();
   l.warmup_end = t0 + warmup;
   l.end = l.warmup_end + duration;
   /* Answers come in order, so the slot of the next answer is a ring index. */
   long next_sent = 0, next_answer = 0;
-  for (int i = 0; i < inflight; i++) {
+  for (int i = 0; i < inflight && may_send(&l); i++) {
     l.sent[next_sent++ % inflight] = now_s();
     amebo_line(&out, line, llen);
     l.outstanding++;
@@ -353,7 +365,7 @@ static void run_amebo(int port, int inflight, double warmup, double duration, co
           if (line_pos < 8) line_is_data = 0;
           answered(&l, (int)(next_answer++ % inflight), line_is_data);
           line_start = 1;
-          if (now_s() < l.end) {
+          if (may_send(&l)) {
             l.sent[next_sent++ % inflight] = now_s();
             amebo_line(&out, line, llen);
             l.outstanding++;
@@ -373,10 +385,11 @@ static void run_amebo(int port, int inflight, double warmup, double duration, co
 }
 
 int main(int argc, char **argv) {
-  if (argc != 7) {
-    fprintf(stderr, "usage: pub jetstream|amebo-stream PORT INFLIGHT WARMUP_S DURATION_S PAYLOAD_FILE\n");
+  if (argc != 7 && argc != 8) {
+    fprintf(stderr, "usage: pub jetstream|amebo-stream PORT INFLIGHT WARMUP_S DURATION_S PAYLOAD_FILE [MAX_EVENTS]\n");
     return 2;
   }
+  if (argc == 8) max_events = atol(argv[7]);
   int port = atoi(argv[2]), inflight = atoi(argv[3]);
   double warmup = atof(argv[4]), duration = atof(argv[5]);
   size_t plen;
