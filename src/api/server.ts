@@ -93,12 +93,14 @@ export function createHttpServer(core: Core): HttpServer {
         res.setHeader('connection', 'close');
         throw amebo('AMEBO_ERR_SHUTTING_DOWN');
       }
-      const url = new URL(req.url ?? '/', 'http://amebo.local');
+      const target = req.url ?? '/';
       const method = req.method ?? 'GET';
-      const route = router.match(method, url.pathname);
+      const route = router.match(method, pathOf(target));
+      let parsed: URL | undefined;
+      const urlOf = (): URL => (parsed ??= new URL(target, 'http://amebo.local'));
       if (route.options.rawBody) {
         // Reads its own body and checks its own credentials, which may come with each line.
-        const reply = await route.handler({ core, req, res, url, params: route.params, body: undefined, principal: OPEN });
+        const reply = await route.handler({ core, req, res, get url() { return urlOf(); }, params: route.params, body: undefined, principal: OPEN });
         if (reply !== 'handled') send(res, reply);
         return;
       }
@@ -118,7 +120,17 @@ export function createHttpServer(core: Core): HttpServer {
       }
       // After authentication, so a caller without credentials learns nothing from a body's shape.
       checkBody(method, route.pattern, body);
-      const ctx: Ctx = { core, req, res, url, params: route.params, body, principal };
+      const ctx: Ctx = {
+        core,
+        req,
+        res,
+        get url() {
+          return urlOf();
+        },
+        params: route.params,
+        body,
+        principal,
+      };
       const reply = await route.handler(ctx);
       if (reply !== 'handled') send(res, reply);
     } catch (err) {
@@ -167,6 +179,19 @@ export function createHttpServer(core: Core): HttpServer {
       return closed;
     },
   };
+}
+
+/**
+ * The path of a request target. A plain path (nearly every request) is taken as it is; one that a
+ * URL parser would change (dot segments, percent escapes, backslashes, a full URL) goes through
+ * `new URL`, which is a microsecond a request: the URL object is built only for routes that read
+ * the query.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)*\/?$/;
+function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  return PLAIN_PATH.test(path) ? path : new URL(target, 'http://amebo.local').pathname;
 }
 
 function isLoopbackHost(host: string): boolean {
