@@ -3,13 +3,14 @@
 // generator loads one ingestion path, and only the samples taken while the measured load ran are
 // counted, divided by the events the log gained meanwhile. The table in bench/README.md comes from
 // here. Usage (on the pinned Node, after `npm run build`):
-//   node bench/profile-stages.mjs [--path single,batch,stream] [--duration 5] [--keep DIR]
+//   node bench/profile-stages.mjs [--path single,batch,stream,bare] [--duration 5] [--inflight 50] [--keep FILE] [--why STAGE]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { PAYLOAD, benchConfig, snapshotBuild, startAmebo } from './lib/amebo.mjs';
+import { benchConfig, snapshotBuild, startAmebo } from './lib/amebo.mjs';
+import { startWorker, stopChild } from './lib/proc.mjs';
 import { runLoad } from './lib/loadgen.mjs';
 import { nativePublisher } from './lib/native.mjs';
 import { batchBody, eventBody } from './scenarios/common.mjs';
@@ -94,7 +95,27 @@ const events = async (url) => {
   return (body.data ?? body).events;
 };
 
+/**
+ * The bare node:http ceiling of figure (1) under the same profiler: what one request costs with no
+ * schema, no log and no auth. Its stages are mostly HTTP and respond; the total is what counts.
+ */
+async function measureBare() {
+  const profDir = join(work, 'prof-bare');
+  const w = await startWorker(new URL('./workers/bare-http.mjs', import.meta.url).pathname, [], { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } });
+  const url = `http://127.0.0.1:${w.ready.port}/v1/events`;
+  const run = (seconds) => runLoad({ tool: 'wrk', url, body: eventBody('bench.publish'), connections: 50, duration: seconds });
+  await run(2);
+  const from = monoUs();
+  const load = await run(duration);
+  const to = monoUs();
+  await stopChild(w.child);
+  const file = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f))[0];
+  const us = classify(JSON.parse(readFileSync(file, 'utf8')), from, to);
+  return { path: 'bare', events: load.ok, seconds: (to - from) / 1e6, us, file };
+}
+
 async function measure(path) {
+  if (path === 'bare') return measureBare();
   const profDir = join(work, `prof-${path}`);
   const amebo = await startAmebo({
     dir: work,
