@@ -92,6 +92,7 @@ class Publisher:
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Sends everything queued now and waits until every event published so far is answered.
         Returns False if ``timeout`` (seconds) passed first."""
+        self._not_from_own_thread("flush")
         with self._cond:
             self._flushes += 1
             self._cond.notify_all()
@@ -102,6 +103,7 @@ class Publisher:
 
     def close(self, timeout: Optional[float] = None) -> None:
         """Flushes, then stops the thread; later ``publish()`` calls raise. Safe to call twice."""
+        self._not_from_own_thread("close")
         self.flush(timeout)
         with self._cond:
             self._closed = True
@@ -110,6 +112,11 @@ class Publisher:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def _not_from_own_thread(self, what: str) -> None:
+        # A future's done-callback runs on the sending thread: waiting there would wait for itself.
+        if threading.current_thread() is self._thread:
+            raise RuntimeError(f"{what}() cannot be called from a future's callback (it runs on the publisher's thread)")
 
     # -- the sending thread ---------------------------------------------------------------------
 

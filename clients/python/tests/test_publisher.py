@@ -95,6 +95,23 @@ class BatchingPublisher(Service):
         self.assertEqual(len({f.result()["id"] for f in futures}), 400)
         self.assertEqual(self.count(), 400)
 
+    def test_flush_from_a_done_callback_raises_instead_of_waiting_for_itself(self) -> None:
+        publisher = self.client.publisher(linger_ms=1)
+        raised: list = []
+        done = threading.Event()
+
+        def callback(_future: object) -> None:
+            try:
+                publisher.flush()
+            except RuntimeError as err:
+                raised.append(err)
+            done.set()
+
+        publisher.publish(self.action, self.user(1)).add_done_callback(callback)
+        self.assertTrue(done.wait(30))
+        self.assertEqual(len(raised), 1)
+        publisher.close()
+
     def test_a_payload_that_is_not_json_fails_its_future(self) -> None:
         with self.client.publisher() as publisher:
             future = publisher.publish(self.action, {"n": float("nan")})
