@@ -12,6 +12,7 @@ export type Line = { readonly text: string } | { readonly problem: 'too-large' |
 const NEWLINE = 10;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Cuts a body's chunks into lines, at most `maxLineBytes` each (a longer one is reported, not kept). */
 export class LineSplitter {
   #parts: Buffer[] = [];
   #partBytes = 0;

@@ -29,6 +29,7 @@ const MAX_UNANSWERED_LINES = 8192;
 const MAX_UNANSWERED_BYTES = 8 * 1024 * 1024;
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl']);
 
+/** The route of the stream, as the router and the OpenAPI document spell it. */
 export const STREAM_PATH = '/v1/events/stream';
 
 /** The open streams of a server, so that closing the server ends them cleanly. */
