@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { makeContext, SCENARIOS } from './lib/context.mjs';
 import { snapshotBuild } from './lib/amebo.mjs';
 import { backgroundCores, startWorker } from './lib/proc.mjs';
-import { buildRows, formatTable } from './lib/report.mjs';
+import { buildGoals, buildRows, formatTable } from './lib/report.mjs';
 import { batch } from './scenarios/batch.mjs';
 import { e2e } from './scenarios/e2e.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { jetstream } from './scenarios/jetstream.mjs';
 import { backlog } from './scenarios/backlog.mjs';
 import { sustained } from './scenarios/sustained.mjs';
+import { memoryAfterLoad } from './scenarios/memory.mjs';
 import { patterns } from './scenarios/patterns.mjs';
 import { publish } from './scenarios/publish.mjs';
 import { rate } from './scenarios/rate.mjs';
@@ -22,7 +23,7 @@ import { routing } from './scenarios/routing.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = join(ROOT, 'bench/results');
-const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained, routing };
+const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained, routing, memory: memoryAfterLoad };
 const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));
@@ -107,6 +108,7 @@ const meta = {
 };
 const rows = buildRows(figures);
 const table = formatTable(rows);
+const goals = buildGoals(figures);
 const loadgenCores = figures.publish?.amebo?.loadgenCores;
 process.stdout.write(
   `\namebo bench, ${meta.date}: ${meta.cores} cores (${meta.cpu}), Node ${meta.node}, amebo ${meta.commit}${meta.dirty ? ' (uncommitted src changes)' : ''}\n` +
@@ -114,7 +116,8 @@ process.stdout.write(
     (Number.isFinite(loadgenCores) ? ` (took ${loadgenCores.toFixed(2)} of ${meta.cores} cores during (1))` : '') +
     `; whole bench ${meta.seconds} s\n` +
     `other load on the machine (busy cores while the bench was idle): ${backgroundBefore} before, ${backgroundAfter} after; ` +
-    `runs repeated because of other load: ${ctx.retried}, still disturbed: ${ctx.disturbed}\n\n${table}\n`,
+    `runs repeated because of other load: ${ctx.retried}, still disturbed: ${ctx.disturbed}\n\n${table}\n` +
+    `\ngoals of issue 15 (ratios measured side by side in this run):\n\n${formatTable(goals)}\n`,
 );
 for (const [name, message] of Object.entries(errors)) process.stdout.write(`\n${name}: FAILED: ${message}\n`);
 
@@ -122,7 +125,7 @@ if (ctx.write) {
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, `${meta.date.replace(/[:.]/g, '-')}${ctx.quick ? '-quick' : ''}.json`);
   const targets = rows.filter((r) => r.target).map(({ figure, amebo, ceiling, ratio, target, met }) => ({ figure, amebo, ceiling, ratio, target, met }));
-  writeFileSync(file, `${JSON.stringify({ meta, targets, figures, errors }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ meta, goals, targets, figures, errors }, null, 2)}\n`);
   process.stdout.write(`\nwritten: ${file}\n`);
 }
 process.exitCode = Object.keys(errors).length ? 1 : 0;

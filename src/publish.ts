@@ -8,12 +8,21 @@ import type { AppendInput } from './log/contract.js';
 import type { Snapshot } from './config/registry.js';
 import { orderingKey } from './routing/keys.js';
 
+/**
+ * Where the edge puts a payload's JSON text as it was received, when that text means exactly the
+ * parsed payload (api/payload-text.ts): the append stores it instead of serialising the payload
+ * again. A symbol, so no request body can set it.
+ */
+export const payloadText: unique symbol = Symbol('amebo.payloadText');
+
 /** One event of a publish request, before validation. */
 export interface PublishItem {
   readonly action: unknown;
   readonly payload: unknown;
   readonly deduper?: unknown;
   readonly sleep_until?: unknown;
+  /** The payload's text as received (see `payloadText`). */
+  readonly [payloadText]?: string;
 }
 
 const MAX_SLEEP_S = 366 * 24 * 3600;
@@ -59,7 +68,7 @@ export function prepare(item: PublishItem, snap: Snapshot, caller: Caller, now: 
   const ordered = takers.some((s) => s.ordering !== undefined);
   return {
     action: action.name,
-    payload_json: JSON.stringify(item.payload),
+    payload_json: item[payloadText] ?? JSON.stringify(item.payload),
     deduper,
     deliver_after: deliverAfter,
     subscriptions: takers.map((s) => s.name),

@@ -1,7 +1,7 @@
 // Driving amebo exactly as a user would: a YAML config in a temp dir, `bin/amebo serve` as a child
 // process, GET /health before any load, SIGTERM to stop.
 import { spawn } from 'node:child_process';
-import { cpSync, createWriteStream, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,27 +9,31 @@ import { request } from 'undici';
 import { stopChild, waitHttp } from './proc.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-// BENCH_APP=/path/to/another/checkout (built, with its node_modules) benchmarks that build instead,
-// with this checkout's harness: the way to compare before and after on the same machine and day.
-const SOURCE = process.env.BENCH_APP ? new URL(`file://${process.env.BENCH_APP.replace(/\/?$/, '/')}`).pathname : ROOT;
+// BENCH_BUILD=/path/to/another/checkout (built; BENCH_APP is the same setting) benchmarks that build
+// instead, with this checkout's harness: the way to compare before and after on the same machine and day.
+const OTHER = process.env.BENCH_BUILD ?? process.env.BENCH_APP;
+const SOURCE = OTHER ? new URL(`file://${OTHER.replace(/\/?$/, '/')}`).pathname : ROOT;
 let appRoot = SOURCE;
 
 /**
  * Copies the built launcher and bundle (bin/amebo, dist/amebo.mjs, dist/chunks) into `dir` and runs
  * every daemon from there, with node_modules linked back: a rebuild of dist/ in the checkout while
  * the bench runs (its chunk names change) cannot break or change the daemons under test.
+ * `BENCH_BUILD=DIR` runs another build instead (a checkout of an earlier commit, built), so the
+ * before and after of a change are measured by the same harness.
  */
-export function snapshotBuild(dir) {
+export function snapshotBuild(dir, from = SOURCE) {
   const app = join(dir, 'app');
   mkdirSync(join(app, 'dist'), { recursive: true });
-  cpSync(join(SOURCE, 'bin'), join(app, 'bin'), { recursive: true });
-  for (const entry of readdirSync(join(SOURCE, 'dist'))) {
+  cpSync(join(from, 'bin'), join(app, 'bin'), { recursive: true });
+  for (const entry of readdirSync(join(from, 'dist'))) {
     if (entry === 'amebo.mjs' || entry === 'amebo.mjs.map' || entry === 'chunks') {
-      cpSync(join(SOURCE, 'dist', entry), join(app, 'dist', entry), { recursive: true });
+      cpSync(join(from, 'dist', entry), join(app, 'dist', entry), { recursive: true });
     }
   }
-  cpSync(join(SOURCE, 'package.json'), join(app, 'package.json'));
-  symlinkSync(join(SOURCE, 'node_modules'), join(app, 'node_modules'));
+  cpSync(join(from, 'package.json'), join(app, 'package.json'));
+  // Another build runs on its own dependencies when it has them (they may differ from this checkout's).
+  symlinkSync(existsSync(join(from, 'node_modules')) ? join(from, 'node_modules') : join(ROOT, 'node_modules'), join(app, 'node_modules'));
   appRoot = app;
   return app;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pickLoadgen } from './loadgen.mjs';
 
-export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog', 'sustained', 'routing'];
+export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog', 'sustained', 'routing', 'memory'];
 
 const HELP = `npm run bench [-- options]
 
@@ -65,6 +65,8 @@ export function makeContext(argv) {
     // The window over which a publish rate must keep the backlog flat (figure 11).
     sustainSeconds: quick ? 15 : 60,
     e2eRate: 1000,
+    // Events published through the stream before memory is read (figure 11).
+    memoryEvents: Number(process.env.BENCH_MEMORY_EVENTS ?? (quick ? 100_000 : 1_000_000)),
     tool: pickLoadgen(log),
     tmp: mkdtempSync(join(tmpdir(), 'amebo-bench-')),
     // Runs disturbed by other processes are repeated, within this much extra time in all.

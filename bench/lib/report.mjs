@@ -76,14 +76,20 @@ export function buildRows(f) {
     if (j.skipped) row('(8) JetStream peer', 'skipped', j.skipped);
     else {
       row(
-        `(8) amebo vs JetStream publish+ack req/s, c=${j.concurrency}`,
-        n0(j.amebo.rps),
+        `(8) amebo stream vs JetStream publish+ack, events/s, ${j.concurrency} in flight, native C publishers`,
+        n0(j.stream.rps),
         `JetStream ${n0(j.jetstream.rps)}`,
-        ratio(j.ratio),
+        ratio(j.streamRatio),
         '>= 1.0x',
-        j.ratio >= 1,
+        j.streamRatio >= 1,
       );
-      row('(8) JetStream p50 / p99 / p999 ms; CPU server / client', ms(j.jetstream), `${n2(j.jetstream.serverCores)} / ${n2(j.jetstream.loadgenCores)} cores`);
+      row('(8) amebo stream p50 / p99 / p999 ms; CPU server / client', `${ms(j.stream)}; ${n2(j.stream.serverCores)} / ${n2(j.stream.loadgenCores)}`, `JetStream ${ms(j.jetstream)}; ${n2(j.jetstream.serverCores)} / ${n2(j.jetstream.loadgenCores)} cores`);
+      row(
+        `(8) continuity: amebo POST /v1/events (wrk) vs JetStream via the nats npm client, c=${j.concurrency}`,
+        n0(j.amebo.rps),
+        `JetStream ${n0(j.nodeClient.rps)} (client ${n2(j.nodeClient.loadgenCores)} cores)`,
+        ratio(j.nodeClientRatio),
+      );
     }
   }
   if (f.patterns) {
@@ -120,6 +126,42 @@ export function buildRows(f) {
     row('(12) deliveries/s, ordering: strict (one at a time)', n0(o.strict.deliveriesPerSec), `no ordering ${n0(o.none.deliveriesPerSec)}`, ratio(o.strictRatio), 'report');
     row('(12) server CPU µs per delivery: none / key / strict', `${n1(o.none.cpuUsPerDelivery)} / ${n1(o.key.cpuUsPerDelivery)} / ${n1(o.strict.cpuUsPerDelivery)}`);
   }
+  if (f.memory) {
+    const m = f.memory;
+    row(
+      `(13) RssAnon MB after ${n0(m.events)} events through the stream, ${m.idleSeconds} s after the load`,
+      n1(m.anonAfterMB),
+      `at the stop ${n1(m.anonAtStopMB)}, idle before ${n1(m.idleAnonMB)}; fill ${n0(m.eventsPerSec)} events/s`,
+      '',
+      '<= 150 MB',
+      m.anonAfterMB <= 150,
+    );
+  }
+  return rows;
+}
+
+/**
+ * The four goals of issue 15, each a ratio (or a figure) from this run, next to its target:
+ * the fastest way in against JetStream's native publish-ack, one event per request against bare
+ * node:http, p99 at half load against bare's p99 at the same rate, memory after 1M events.
+ */
+export function buildGoals(f) {
+  const rows = [];
+  const row = (figure, amebo, ceiling, r, target, met) => rows.push({ figure, amebo, ceiling, ratio: r, target, met });
+  const j = f.jetstream;
+  if (j && !j.skipped) row('fastest way in (stream) / JetStream native publish-ack', `${n0(j.stream.rps)} events/s`, `${n0(j.jetstream.rps)} events/s`, ratio(j.streamRatio), '>= 1.0x', j.streamRatio >= 1);
+  else row('fastest way in (stream) / JetStream native publish-ack', 'not run', '(--only jetstream)', '', '>= 1.0x', null);
+  const p = f.publish;
+  if (p) row('one event per request / bare node:http', `${n0(p.amebo.rps)} req/s`, `${n0(p.bare.rps)} req/s`, ratio(p.ratio), '>= 0.9x', p.ratio >= 0.9);
+  else row('one event per request / bare node:http', 'not run', '(--only publish)', '', '>= 0.9x', null);
+  const r = f.rate;
+  if (r) {
+    const x = r.amebo.p99 / r.bare.p99;
+    row(`p99 at half load (${n0(r.rate)}/s) / bare's p99 at that rate`, `${n2(r.amebo.p99)} ms`, `${n2(r.bare.p99)} ms`, ratio(x), '<= 1.5x', x <= 1.5);
+  } else row("p99 at half load / bare's p99 at that rate", 'not run', '(--only publish,rate)', '', '<= 1.5x', null);
+  const m = f.memory;
+  if (m) row(`anonymous memory after ${n0(m.events)} events, load stopped`, `${n1(m.anonAfterMB)} MB`, '', '', '<= 150 MB', m.anonAfterMB <= 150);
+  else row('anonymous memory after 1,000,000 events, load stopped', 'not run', '(--only memory)', '', '<= 150 MB', null);
   return rows;
 }
 

@@ -20,6 +20,13 @@ export interface RouteOptions {
    * secret). Elsewhere Amebo's clients send their secret in the body to authenticate.
    */
   readonly secretIsData?: boolean;
+  /**
+   * The handler reads the request body itself, as it arrives, and checks its own credentials (an
+   * NDJSON stream: each line may carry its own). No request deadline applies; the handler bounds it.
+   */
+  readonly rawBody?: boolean;
+  /** The body is one event (`{action, payload, ...}`): its payload's text is kept as received. */
+  readonly keepsPayload?: boolean;
 }
 
 export class Router {

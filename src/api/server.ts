@@ -20,6 +20,8 @@ import { configRoutes } from './routes/config.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { checkBody } from './validate.js';
 import { StreamHub } from './stream.js';
+import { IngestStreams, STREAM_PATH } from './routes/events-stream.js';
+import { armDeadline } from './deadline.js';
 
 export interface HttpServer {
   readonly server: Server;
@@ -37,6 +39,7 @@ export function createHttpServer(core: Core): HttpServer {
   const settings = core.registry.snapshot.config.server;
   const router = new Router();
   const hub = new StreamHub(core);
+  const ingest = new IngestStreams();
   applicationRoutes(router);
   actionRoutes(router);
   subscriptionRoutes(router);
@@ -46,11 +49,21 @@ export function createHttpServer(core: Core): HttpServer {
   configRoutes(router);
   openApiRoutes(router);
   router.on('GET', '/v1/stream', hub.handle);
+  router.on(
+    'POST',
+    STREAM_PATH,
+    ({ core: c, req, res }) => {
+      ingest.handle(c, req, res);
+      return 'handled';
+    },
+    { rawBody: true },
+  );
 
   let closing = false;
   const server = createServer(
     {
-      requestTimeout: settings.request_timeout_ms,
+      // The request deadline is amebo's own (deadline.ts): node's would cut every NDJSON stream.
+      requestTimeout: 0,
       headersTimeout: settings.headers_timeout_ms,
       // Node checks both timeouts only this often (30 s by default), which let a slowloris client
       // hold a socket for up to 30 s past headers_timeout.
@@ -80,10 +93,22 @@ export function createHttpServer(core: Core): HttpServer {
         res.setHeader('connection', 'close');
         throw amebo('AMEBO_ERR_SHUTTING_DOWN');
       }
-      const url = new URL(req.url ?? '/', 'http://amebo.local');
+      const target = req.url ?? '/';
       const method = req.method ?? 'GET';
-      const route = router.match(method, url.pathname);
-      const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req, { maxBytes: settings.max_body_bytes, maxDepth: settings.max_depth }) : undefined;
+      const route = router.match(method, pathOf(target));
+      let parsed: URL | undefined;
+      const urlOf = (): URL => (parsed ??= new URL(target, 'http://amebo.local'));
+      if (route.options.rawBody) {
+        // Reads its own body and checks its own credentials, which may come with each line.
+        const reply = await route.handler({ core, req, res, get url() { return urlOf(); }, params: route.params, body: undefined, principal: OPEN });
+        if (reply !== 'handled') send(res, reply);
+        return;
+      }
+      armDeadline(req, res, settings.request_timeout_ms);
+      const body =
+        method === 'POST' || method === 'PUT' || method === 'PATCH'
+          ? await readJson(req, { maxBytes: settings.max_body_bytes, maxDepth: settings.max_depth, keepPayload: route.options.keepsPayload === true })
+          : undefined;
       const snap = core.registry.snapshot;
       let principal = OPEN;
       if (!route.options.public) {
@@ -95,7 +120,17 @@ export function createHttpServer(core: Core): HttpServer {
       }
       // After authentication, so a caller without credentials learns nothing from a body's shape.
       checkBody(method, route.pattern, body);
-      const ctx: Ctx = { core, req, res, url, params: route.params, body, principal };
+      const ctx: Ctx = {
+        core,
+        req,
+        res,
+        get url() {
+          return urlOf();
+        },
+        params: route.params,
+        body,
+        principal,
+      };
       const reply = await route.handler(ctx);
       if (reply !== 'handled') send(res, reply);
     } catch (err) {
@@ -134,6 +169,7 @@ export function createHttpServer(core: Core): HttpServer {
       closed ??= new Promise<void>((resolve) => {
         closing = true;
         hub.close();
+        ingest.close();
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -143,6 +179,19 @@ export function createHttpServer(core: Core): HttpServer {
       return closed;
     },
   };
+}
+
+/**
+ * The path of a request target. A plain path (nearly every request) is taken as it is; one that a
+ * URL parser would change (dot segments, percent escapes, backslashes, a full URL) goes through
+ * `new URL`, which is a microsecond a request: the URL object is built only for routes that read
+ * the query.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)*\/?$/;
+function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  return PLAIN_PATH.test(path) ? path : new URL(target, 'http://amebo.local').pathname;
 }
 
 function isLoopbackHost(host: string): boolean {

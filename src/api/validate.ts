@@ -39,7 +39,8 @@ function compileAll(): Map<string, BodyCheck> {
     for (const [method, op] of Object.entries(ops)) {
       const body = op['requestBody'] as { required?: boolean; content: Record<string, { schema: { $ref: string } }> } | undefined;
       if (!body) continue;
-      const ref = body.content['application/json']!.schema.$ref;
+      // JSON bodies, and an NDJSON stream's lines (each checked as it is read).
+      const ref = (body.content['application/json'] ?? body.content['application/x-ndjson'])!.schema.$ref;
       const validate = ajv.compile({ $ref: `${DOC_ID}${ref}` });
       const schema = schemas[ref.slice(ref.lastIndexOf('/') + 1)]!;
       checks.set(`${method.toUpperCase()} ${routePattern(template)}`, { required: body.required === true, validate, schema });

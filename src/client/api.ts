@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici';
 import { amebo } from '../errors.js';
 import { HttpClient } from './http.js';
+import { Publisher, type PublisherOptions } from './publisher.js';
 import type {
   BatchItemResult,
   EventQuery,
@@ -112,6 +113,15 @@ export class AmeboClient {
   async publish(input: PublishInput): Promise<PublishResult> {
     const res = await this.http.send('POST', '/v1/events', { body: input });
     return { event: dataOf<WireEvent>(res.body), duplicate: res.status === 200 };
+  }
+
+  /**
+   * A batching publisher (`POST /v1/events/stream`): `publish()` returns a promise of the stored
+   * event, events go out together after `lingerMs` or `maxBatch` of them, and `flush()` / `close()`
+   * wait for every answer. The fastest way to publish many events.
+   */
+  publisher(options: PublisherOptions = {}): Publisher {
+    return new Publisher(this.http, options);
   }
 
   /**

@@ -10,6 +10,7 @@
  * ```
  */
 export { AmeboClient, DEFAULT_URL, type AmeboClientOptions, type TimeInput } from './api.js';
+export { Publisher, type PublisherOptions } from './publisher.js';
 export { verifyWebhook, WEBHOOK_TOLERANCE_S, type VerifyOptions, type WebhookHeaders } from './webhooks.js';
 export { openStream, type StreamHandle, type StreamMessage, type StreamOptions, type StreamStatus } from './stream.js';
 export { AmeboError, isAmeboError, type ErrorCode } from '../errors.js';

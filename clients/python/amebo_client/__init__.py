@@ -20,11 +20,13 @@ from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from .client import DEFAULT_URL, AmeboClient, TimeInput
 from .errors import AmeboError, WebhookVerificationError
+from .publisher import Publisher
 from .webhooks import TOLERANCE_SECONDS, verify_webhook
 
 __all__ = [
     "AmeboClient",
     "AmeboError",
+    "Publisher",
     "WebhookVerificationError",
     "verify_webhook",
     "publish_event",

@@ -13,6 +13,7 @@ import urllib.request
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from .errors import AmeboError
+from .publisher import Publisher
 
 #: ``amebo serve``'s default listen address.
 DEFAULT_URL = "http://127.0.0.1:3310"
@@ -103,15 +104,18 @@ class AmeboClient:
 
     @staticmethod
     def _error_from(err: urllib.error.HTTPError) -> AmeboError:
-        text = err.read().decode("utf-8", "replace")
+        return AmeboClient._error_from_text(err.code, err.read().decode("utf-8", "replace"))
+
+    @staticmethod
+    def _error_from_text(status: int, text: str) -> AmeboError:
         try:
             body = json.loads(text)
         except ValueError:
             body = None
         if isinstance(body, dict) and isinstance(body.get("error"), str):
             details = body.get("details") if isinstance(body.get("details"), dict) else {}
-            return AmeboError(body["error"], err.code, body.get("error_code"), details)
-        return AmeboError(f"HTTP {err.code}: {text.strip()[:200]}", err.code, None, {})
+            return AmeboError(body["error"], status, body.get("error_code"), details)
+        return AmeboError(f"HTTP {status}: {text.strip()[:200]}", status, None, {})
 
     def _data(self, method: str, path: str, body: Any = None, query: Optional[Mapping[str, Any]] = None) -> Any:
         answer = self._request(method, path, body, query)
@@ -149,6 +153,13 @@ class AmeboClient:
         all together or none, and returns them as stored, in order."""
         items = [_compact(e) for e in events]
         return [result["data"] for result in self._data("POST", "/v1/events/batch", {"events": items})]
+
+    def publisher(self, linger_ms: float = 5, max_batch: int = 500) -> Publisher:
+        """A batching publisher (``POST /v1/events/stream``): its ``publish()`` returns a
+        ``concurrent.futures.Future`` of the stored event; events go out together after ``linger_ms``
+        or once ``max_batch`` are queued; ``flush()`` and ``close()`` wait for every answer. The
+        fastest way to publish many events."""
+        return Publisher(self, linger_ms=linger_ms, max_batch=max_batch)
 
     def get_events(self, from_date: Optional[TimeInput] = None, to_date: Optional[TimeInput] = None, action: Optional[str] = None) -> List[dict]:
         """Every event that matches, over all pages, in log order. Both dates are inclusive."""

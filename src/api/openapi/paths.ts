@@ -221,6 +221,27 @@ export const paths: Record<string, Record<string, JsonSchema>> = {
       ),
     },
   }),
+  '/v1/events/stream': tagged('events', {
+    post: {
+      operationId: 'publishEventStream',
+      summary: 'Publish a stream of events, one NDJSON line each',
+      description: [
+        'The body is NDJSON (`application/x-ndjson`): one event per line, each shaped as the body of `POST /v1/events`. The answer is `200` with NDJSON: one line per input line (blank lines aside), in the same order, each written as soon as the group commit that holds its event lands: `{"data": <event>}`, `{"data": <event>, "duplicate": true}` for a repeated deduper, or an error line (the error envelope: `{"error", "code", "details", "error_code"}`) for a line that is not JSON, has the wrong shape, names an unknown action or fails the schema (`422`). An error line does not end the stream.',
+        'Reading pauses while 8192 lines (or 8 MiB) are unanswered, or while the answers already written have not been read: a client is held back by TCP, never dropped. A line answered `data` is committed; after a disconnect the lines that were answered stay committed, and the others may or may not be: resend them with dedupers.',
+        'Auth as for `POST /v1/events`: a bearer header counts for every line; without one, a line may carry its own `secret`. A line is at most `server.max_body` (1 MiB); a stream that sends nothing for `server.request_timeout` (30 s) is ended after its answers.',
+      ].join('\n\n'),
+      requestBody: { required: true, content: { 'application/x-ndjson': { schema: schema('PublishEvent') } } },
+      responses: answers(
+        {
+          '200': {
+            description: 'One NDJSON line per input line, in order, each once its commit lands.',
+            content: { 'application/x-ndjson': { schema: schema('StreamAnswer') } },
+          },
+        },
+        [401, 415, 503],
+      ),
+    },
+  }),
   '/v1/events/{id}': tagged('events', {
     get: { operationId: 'getEvent', summary: 'Get an event', parameters: [param('id', 'The event id.', ID)], responses: answers({ '200': dataOf('Event', 'The event.') }, [401, 404]) },
   }),

@@ -362,6 +362,18 @@ const responses: Readonly<Record<string, JsonSchema>> = {
       details: { type: 'object' },
     },
   },
+  StreamAnswer: {
+    description: 'One line of a `POST /v1/events/stream` answer: the stored event, or the error envelope of that line.',
+    oneOf: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['data'],
+        properties: { data: ref('Event'), duplicate: { const: true, description: 'A repeated deduper: the original event; nothing new is delivered.' } },
+      },
+      ref('Error'),
+    ],
+  },
   ReplayCreated: shape(
     { replay: { type: ['string', 'null'], description: 'Its id; null for a dry run.' }, count: INT, dry_run: { const: true } },
     'A replay that was started (or, with dry_run, only counted).',

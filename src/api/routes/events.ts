@@ -18,7 +18,7 @@ export function eventRoutes(router: Router): void {
     const [outcome] = await core.publish([body as PublishItem], principal, true);
     if (!outcome!.ok) throw outcome!.error;
     return { status: outcome!.duplicate ? 200 : 201, raw: `{"data":${eventJson(outcome!.event)}}` };
-  });
+  }, { keepsPayload: true });
 
   router.on('POST', '/v1/events/batch', async ({ core, body, principal }): Promise<Reply> => {
     const { events } = body as { events: PublishItem[] };
