@@ -7,7 +7,7 @@
  */
 import { Agent, type Dispatcher as HttpDispatcher } from 'undici';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { Attempt, Caller, Clock, StoredEvent } from './types.js';
+import type { Attempt, Caller, Clock, GistId, StoredEvent } from './types.js';
 import { systemClock } from './types.js';
 import { amebo, type AmeboError, isAmeboError } from './errors.js';
 import { loadConfig, type LoadResult, type ResolvedConfig } from './config/load.js';
@@ -90,10 +90,12 @@ export interface Core {
   publish(items: readonly PublishItem[], caller: Caller, atomic: boolean): Promise<PublishOutcome[]>;
   getEvent(caller: Caller, id: number): Promise<StoredEvent | undefined>;
   listEvents(caller: Caller, filter: EventFilter, page: Page): Promise<Listing<StoredEvent>>;
-  getGist(caller: Caller, id: number): Promise<GistView | undefined>;
+  getGist(caller: Caller, id: GistId): Promise<GistView | undefined>;
   listGists(caller: Caller, filter: GistFilter, page: Page): Promise<Listing<GistView>>;
   /** Delivers one gist again now. */
-  replayGist(caller: Caller, id: number): Promise<GistView>;
+  replayGist(caller: Caller, id: GistId): Promise<GistView>;
+  /** The gist id a path segment names in the engine's form, or undefined. */
+  parseGistId(text: string): GistId | undefined;
   /** Counts (dry run) or starts a replay. */
   startReplay(caller: Caller, filter: ReplayFilter, dryRun: boolean): Promise<{ replay: string | null; count: number; dry_run?: true }>;
   replayStatus(caller: Caller, id: string): ReplayStatus | undefined;
@@ -125,7 +127,8 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
     const registry = await Registry.open(engine.objects, compiler, config, () => clock.now());
     components.push({ name: 'registry', close: () => registry.close() });
     for (const w of registry.snapshot.warnings) logger.warn(w);
-    const bus = new Bus();
+    const bus = new Bus(engine.notices);
+    components.push({ name: 'bus', close: () => bus.close() });
     let guard = new NetworkGuard(config.networks);
     registry.onSwap((next) => {
       guard = new NetworkGuard(next.config.networks);
@@ -166,7 +169,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       attempts: await engine.gists.attempts(gist.id),
       orphaned: (gist.state === 'pending' || gist.state === 'failed') && !snap.subscriptions.has(gist.subscription),
     });
-    const visibleGist = async (caller: Caller, id: number): Promise<Gist | undefined> => {
+    const visibleGist = async (caller: Caller, id: GistId): Promise<Gist | undefined> => {
       const gist = await engine.gists.get(id);
       const own = ownSubscriptions(caller);
       return gist && (!own || own.has(gist.subscription)) ? gist : undefined;
@@ -185,6 +188,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         return closing;
       },
       publish: (items, caller, atomic) => publish(items, caller, atomic),
+      parseGistId: (text) => engine.parseGistId(text),
 
       async getEvent(caller, id) {
         const event = await engine.events.get(id);
@@ -292,7 +296,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         const out = appended[i++]!;
         if (!out.duplicate) {
           perAction.set(out.event.action, (perAction.get(out.event.action) ?? 0) + 1);
-          if (bus.size > 0) bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists });
+          if (bus.wanted) bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists });
         }
         result.push({ ok: true, event: out.event, duplicate: out.duplicate });
       }

@@ -273,7 +273,7 @@ const responses: Readonly<Record<string, JsonSchema>> = {
   ),
   Gist: shape(
     {
-      id: INT,
+      id: { type: ['integer', 'string'], description: 'Opaque: a number on the LMDB engine, `<event id>.<subscription>` on NATS JetStream. Stable for every attempt.' },
       event_id: INT,
       action: STR,
       subscription: STR,
