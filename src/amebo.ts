@@ -34,6 +34,8 @@ export interface AmeboOptions {
   readonly configOptional?: boolean;
   readonly listen?: string | undefined;
   readonly data?: string | undefined;
+  /** `--log`: `lmdb` or `nats://…`, which beats `server.log`. */
+  readonly log?: string | undefined;
   readonly env?: NodeJS.ProcessEnv;
   /** Time and timers (tests pass a fake clock). */
   readonly clock?: Clock;
@@ -108,7 +110,7 @@ export interface Core {
 export async function createAmebo(options: AmeboOptions): Promise<Core & { close(): Promise<void> }> {
   const compiler = new SchemaCompiler();
   const load = () =>
-    loadConfig(options.configFile, { compiler, env: options.env, listen: options.listen, data: options.data, optional: options.configOptional ?? false });
+    loadConfig(options.configFile, { compiler, env: options.env, listen: options.listen, data: options.data, log: options.log, optional: options.configOptional ?? false });
   const loaded = await load();
   if (!loaded.ok) throw amebo('AMEBO_ERR_CONFIG', `invalid configuration:\n  ${loaded.errors.join('\n  ')}`, { errors: loaded.errors });
   const config = loaded.config;
@@ -201,9 +203,9 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         return gist ? view(gist, registry.snapshot) : undefined;
       },
       async listGists(caller, filter, page) {
-        const { items, total } = await engine.gists.list({ ...filter, subscriptions: ownSubscriptions(caller) }, page);
+        const { items, total, exact } = await engine.gists.list({ ...filter, subscriptions: ownSubscriptions(caller) }, page);
         const snap = registry.snapshot;
-        return { items: await Promise.all(items.map((g) => view(g, snap))), total };
+        return { items: await Promise.all(items.map((g) => view(g, snap))), total, ...(exact === false ? { exact } : {}) };
       },
       async replayGist(caller, id) {
         const gist = await visibleGist(caller, id);
@@ -306,7 +308,8 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
 
     running.start();
     retention.start();
-    logger.info({ version: VERSION, commit: COMMIT, log: engine.kind, data: config.server.data, durability: config.server.durability, config: config.file }, 'amebo core started');
+    const where = config.server.log.engine === 'nats' ? { servers: config.server.log.servers, prefix: config.server.log.prefix } : { data: config.server.data, durability: config.server.durability };
+    logger.info({ version: VERSION, commit: COMMIT, log: engine.kind, ...where, config: config.file }, 'amebo core started');
     return core;
   } catch (err) {
     for (const c of [...components].reverse()) await Promise.resolve(c.close()).catch(() => undefined);

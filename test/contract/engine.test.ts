@@ -3,12 +3,13 @@
  * the README promises of the log. Time is a fake clock, so leases, delays and due times are tested
  * without waiting.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppendInput, Gist, LogEngine, Transition } from '../../src/log/contract.js';
 import { isAmeboError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 import { ENGINES } from './engines.js';
+import { eventually } from '../helpers/eventually.js';
 
 const LEASE = { lease_ms: 30_000, wait_ms: 0 };
 const input = (action: string, subscriptions: string[] = [], extra: Partial<AppendInput> = {}): AppendInput => ({ action, payload_json: '{"n":1}', subscriptions, ...extra });
@@ -38,6 +39,10 @@ describe.each(ENGINES)('the storage contract on $name', (under) => {
     cleanupTmp();
   });
 
+  afterAll(async () => {
+    await under.teardown?.();
+  });
+
   const restart = async () => {
     await engine.close();
     engine = await reopen();
@@ -60,7 +65,14 @@ describe.each(ENGINES)('the storage contract on $name', (under) => {
       expect(new Set(ids).size).toBe(4);
       for (const id of ids) expect((await engine.gists.get(id))?.id).toEqual(id);
       expect(engine.parseGistId(String(ids[0]))).toEqual(ids[0]);
-      expect((await engine.stats()).backlog).toBe(4);
+      if (under.exactBacklog) expect((await engine.stats()).backlog).toBe(4);
+      else {
+        // JetStream counts event 3 (action a, no gist for s1) in s1's backlog until s1's consumer has
+        // handed it out and it was skipped (README: differences from LMDB); then the count is exact.
+        expect((await engine.stats()).backlog).toBeGreaterThanOrEqual(4);
+        for (const l of await engine.delivery.lease('s1', 5, LEASE)) engine.delivery.release(l, 0);
+        await eventually(async () => expect((await engine.stats()).backlog).toBe(4));
+      }
     });
 
     it('keeps event times from going back with ids, even when the clock does', async () => {

@@ -20,7 +20,7 @@ export function gistRoutes(router: Router): void {
     if (state !== undefined && !STATES.has(state)) throw amebo('AMEBO_ERR_VALIDATION', 'state must be pending, delivered, failed or dead', { field: 'state' });
     const event = url.searchParams.get('event');
     if (event !== null && !/^\d{1,15}$/.test(event)) throw amebo('AMEBO_ERR_VALIDATION', 'event must be an event id', { field: 'event' });
-    const { items, total } = await core.listGists(
+    const { items, total, exact } = await core.listGists(
       principal,
       {
         subscription: url.searchParams.get('subscription') || undefined,
@@ -29,7 +29,7 @@ export function gistRoutes(router: Router): void {
       },
       { page, per_page },
     );
-    return list(items.map(presentGist), total, page, per_page);
+    return list(items.map(presentGist), total, page, per_page, exact !== false);
   });
 
   router.on('GET', '/v1/gists/:id', async ({ core, params, principal }) => {

@@ -11,8 +11,9 @@ export default async function check(opts: { config: string }): Promise<number> {
   }
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   const c = result.config;
+  const log = c.server.log.engine === 'nats' ? `log on NATS JetStream at ${c.server.log.servers.join(',')}, prefix ${c.server.log.prefix}` : `log in LMDB at ${c.server.data}`;
   process.stdout.write(
-    `${opts.config}: ok (${c.applications.length} applications, ${c.actions.length} actions, ${c.subscriptions.length} subscriptions)\n`,
+    `${opts.config}: ok (${c.applications.length} applications, ${c.actions.length} actions, ${c.subscriptions.length} subscriptions); ${log}\n`,
   );
   return 0;
 }

@@ -1,0 +1,65 @@
+/**
+ * The gists stream: one subject per gist, one record per attempt or replay (records.ts). The last
+ * record is the gist's state; the subject's history is its attempts. Every append names the sequence
+ * of the record it follows (0: the first), so of two instances that both think they hold a gist, only
+ * one can record its attempt.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Gist } from '../contract.js';
+import { getMessage, write, type NatsContext } from './connection.js';
+import { isWrongLastSequence } from './failures.js';
+import { gistOf, parseRecord, recordOf, type AttemptRow, type EventRecord, type GistRecord } from './records.js';
+
+export interface CurrentRecord {
+  readonly record: GistRecord;
+  readonly gist: Gist;
+  readonly seq: number;
+}
+
+export type AppendResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly current: CurrentRecord | null };
+
+export class GistRecords {
+  constructor(private readonly ctx: NatsContext) {}
+
+  /** The gist's last record, or null when it has none yet. */
+  async read(event: number, subscription: string): Promise<CurrentRecord | null> {
+    const m = await getMessage(this.ctx, this.ctx.names.gists, { last_by_subj: this.ctx.names.gistSubject(event, subscription) });
+    if (!m) return null;
+    const record = parseRecord(m.data);
+    return { record, gist: gistOf(event, subscription, record), seq: m.seq };
+  }
+
+  /** Every record of a gist, oldest first. */
+  async history(event: number, subscription: string): Promise<CurrentRecord[]> {
+    const subject = this.ctx.names.gistSubject(event, subscription);
+    const out: CurrentRecord[] = [];
+    for (let seq = 1; ; ) {
+      const m = await getMessage(this.ctx, this.ctx.names.gists, { seq, next_by_subj: subject });
+      if (!m) return out;
+      const record = parseRecord(m.data);
+      out.push({ record, gist: gistOf(event, subscription, record), seq: m.seq });
+      seq = m.seq + 1;
+    }
+  }
+
+  /**
+   * Appends the record stating `gist` if the subject's last record is still `expected`; otherwise
+   * answers with what is there now.
+   */
+  async append(event: EventRecord, gist: Gist, expected: number, attempt?: AttemptRow): Promise<AppendResult> {
+    const subject = this.ctx.names.gistSubject(event.event.id, gist.subscription);
+    try {
+      const ack = await write(this.ctx, subject, JSON.stringify(recordOf(gist, event.ts, attempt)), {
+        // One id per write, kept by its retries: a retry of a write that did land is answered with its
+        // sequence, while any other write after the same predecessor (another process's, or a replay
+        // in this one) is not taken for it: it gets "wrong last sequence".
+        msgID: `${subject}#${expected}#${randomBytes(6).toString('base64url')}`,
+        expectLastSubjectSeq: expected,
+      });
+      return { ok: true, seq: ack.seq };
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      return { ok: false, current: await this.read(event.event.id, gist.subscription) };
+    }
+  }
+}
