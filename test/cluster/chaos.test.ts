@@ -34,6 +34,7 @@ interface Published {
   retryAfter: string | null;
   id: number | null;
   ackedAt: number | null;
+  target: 'A' | 'B' | null;
 }
 
 const yamlFor = (nats: string, receiver: string) => `server:
@@ -169,9 +170,10 @@ describe('amebo on a 3-node JetStream cluster under kill -9', () => {
       const action = i % 2 === 0 ? 'a.one' : 'a.two';
       // 10% carry a deduper; half of those repeat an earlier one.
       const deduper = i % 10 === 3 ? `d${i}` : i % 10 === 7 && i >= 10 ? `d${i - 4}` : undefined;
-      const p: Published = { action: i % 10 === 7 && i >= 10 ? (i - 4) % 2 === 0 ? 'a.one' : 'a.two' : action, deduper, sentAt: Date.now(), status: null, retryAfter: null, id: null, ackedAt: null };
+      const p: Published = { action: i % 10 === 7 && i >= 10 ? (i - 4) % 2 === 0 ? 'a.one' : 'a.two' : action, deduper, sentAt: Date.now(), status: null, retryAfter: null, id: null, ackedAt: null, target: null };
       published.push(p);
       const target = aUp && i % 2 === 0 && a ? a : b;
+      p.target = target === b ? 'B' : 'A';
       inflight.push(
         send(target.url, 'POST', '/v1/events', { action: p.action, payload: { i }, deduper: p.deduper })
           .then((r) => {
@@ -243,6 +245,18 @@ describe('amebo on a 3-node JetStream cluster under kill -9', () => {
     }
     expect(lost).toBe(0);
 
+    // Nothing stored twice: retries after a leader change reuse their message id.
+    const stored: Array<{ id: number; payload: { i: number }; deduper: string | null }> = [];
+    for (let page = 1; ; page++) {
+      const r = await send(b.url, 'GET', `/v1/events?per_page=1000&page=${page}`);
+      expect(r.status).toBe(200);
+      stored.push(...(r.json.data as typeof stored));
+      if (r.json.data.length < 1000) break;
+    }
+    const payloads = stored.map((e) => e.payload.i);
+    expect(payloads.length - new Set(payloads).size).toBe(0);
+    for (const id of ids) expect(stored.some((e) => e.id === id)).toBe(true);
+
     // Duplicates: 2xx deliveries of a gist beyond the first. Only attempts in flight at a failure may
     // repeat: at most what the killed instance could run at once.
     const perGist = new Map<string, number[]>();
@@ -296,10 +310,12 @@ describe('amebo on a 3-node JetStream cluster under kill -9', () => {
     const perSecond = new Array<number>(Math.ceil((ackTimes.at(-1)! - start) / 1000) + 1).fill(0);
     for (const t of ackTimes) perSecond[Math.floor((t - start) / 1000)]!++;
     log(`acknowledgements per second: ${perSecond.join(' ')}`);
+    const slowest = [...acked].sort((x, y) => y.ackedAt! - y.sentAt - (x.ackedAt! - x.sentAt)).slice(0, 3);
+    log(`slowest acknowledgements: ${slowest.map((p) => `${p.target} sent +${((p.sentAt - start) / 1000).toFixed(1)}s took ${p.ackedAt! - p.sentAt} ms`).join('; ')}`);
     const gists = [...events].reduce((n, [, act]) => n + subsOf(act).length, 0);
     const deliveries = [...twoxx].filter(([key]) => !key.endsWith('/late.one')).reduce((x, [, n]) => x + n, 0);
     log(
-      `published ${published.length} · acknowledged ${acked.length} · failed ${failed.length} (${failed.filter((p) => p.status === 503).length} × 503, ${failed.filter((p) => p.status === 'refused').length} refused) · lost 0 · ` +
+      `published ${published.length} · acknowledged ${acked.length} · stored ${stored.length} (0 twice) · failed ${failed.length} (${failed.filter((p) => p.status === 503).length} × 503, ${failed.filter((p) => p.status === 'refused').length} refused) · lost 0 · ` +
         `2xx deliveries ${deliveries} for ${gists} gists · duplicates ${duplicates} (bound ${bound}) · longest gap between acks ${gap} ms`,
     );
   }, 150_000);

@@ -18,7 +18,7 @@ import type { AppendInput, AppendOutput, EventFilter, EventLog, Listing, Page } 
 import { amebo } from '../../errors.js';
 import { getMessage, write, type NatsContext } from './connection.js';
 import { isWrongLastSequence, readFailure } from './failures.js';
-import { eventHeaders, readEvent, type EventRecord } from './records.js';
+import { MSG_ID, eventHeaders, readEvent, type EventRecord } from './records.js';
 import { openScan, type Scan } from './scan.js';
 import type { Routes } from './routes.js';
 
@@ -82,7 +82,10 @@ export class NatsEventLog {
       if (input.deduper === undefined || !isWrongLastSequence(err)) throw err;
       const original = await getMessage(this.ctx, names.events, { last_by_subj: subject });
       if (!original) throw amebo('AMEBO_ERR_LOG_UNAVAILABLE', 'the event a deduper names could not be read back; try again');
-      return { event: readEvent(names, original.seq, original.subject, original.header, original.data).event, duplicate: true, gists: 0 };
+      const event = readEvent(names, original.seq, original.subject, original.header, original.data).event;
+      // Our own write, landed before a leader change and refused on retry: it is this append's event.
+      if (original.header?.get(MSG_ID) === msgID) return { event, duplicate: false, gists: input.subscriptions.length };
+      return { event, duplicate: true, gists: 0 };
     }
   }
 

@@ -34,13 +34,14 @@ export function isWrongLastSequence(err: unknown): boolean {
 
 /** True for failures that go away once the cluster has a leader again (or the connection is back). */
 export function isTransient(err: unknown): boolean {
-  if (isAmeboError(err)) return false;
+  // A refused compare-and-swap is an answer, not an outage (its message holds a sequence number).
+  if (isAmeboError(err) || isWrongLastSequence(err)) return false;
   const name = String((err as Error)?.name ?? '');
   const message = String((err as Error)?.message ?? '');
   const code = apiCode(err);
   if (code === API.temporarilyUnavailable) return true;
   if (/TimeoutError|NoRespondersError|ClosedConnectionError|ConnectionError|DrainingConnectionError|RequestError|JetStreamNotEnabled/.test(name)) return true;
-  if (/timeout|timed out|no responders|not enabled|temporarily unavailable|no suitable peers|connection (closed|draining|lost)|disconnect|reconnect|leader|not current|503|insufficient resources/i.test(message)) return true;
+  if (/timeout|timed out|no responders|not enabled|temporarily unavailable|no suitable peers|connection (closed|draining|lost)|disconnect|reconnect|leader|not current|insufficient resources/i.test(message)) return true;
   const status = (err as { status?: unknown }).status;
   return status === 503 || status === 408;
 }

@@ -8,12 +8,14 @@ import { randomBytes } from 'node:crypto';
 import type { Gist } from '../contract.js';
 import { getMessage, write, type NatsContext } from './connection.js';
 import { isWrongLastSequence } from './failures.js';
-import { gistOf, parseRecord, recordOf, type AttemptRow, type EventRecord, type GistRecord } from './records.js';
+import { MSG_ID, gistOf, parseRecord, recordOf, type AttemptRow, type EventRecord, type GistRecord } from './records.js';
 
 export interface CurrentRecord {
   readonly record: GistRecord;
   readonly gist: Gist;
   readonly seq: number;
+  /** The message id it was written with. */
+  readonly msgId: string | undefined;
 }
 
 export type AppendResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly current: CurrentRecord | null };
@@ -26,7 +28,7 @@ export class GistRecords {
     const m = await getMessage(this.ctx, this.ctx.names.gists, { last_by_subj: this.ctx.names.gistSubject(event, subscription) });
     if (!m) return null;
     const record = parseRecord(m.data);
-    return { record, gist: gistOf(event, subscription, record), seq: m.seq };
+    return { record, gist: gistOf(event, subscription, record), seq: m.seq, msgId: m.header?.get(MSG_ID) };
   }
 
   /** Every record of a gist, oldest first. */
@@ -37,7 +39,7 @@ export class GistRecords {
       const m = await getMessage(this.ctx, this.ctx.names.gists, { seq, next_by_subj: subject });
       if (!m) return out;
       const record = parseRecord(m.data);
-      out.push({ record, gist: gistOf(event, subscription, record), seq: m.seq });
+      out.push({ record, gist: gistOf(event, subscription, record), seq: m.seq, msgId: m.header?.get(MSG_ID) });
       seq = m.seq + 1;
     }
   }
@@ -48,18 +50,19 @@ export class GistRecords {
    */
   async append(event: EventRecord, gist: Gist, expected: number, attempt?: AttemptRow): Promise<AppendResult> {
     const subject = this.ctx.names.gistSubject(event.event.id, gist.subscription);
+    // One id per write, kept by its retries, so any other write after the same predecessor (another
+    // process's, or a replay in this one) is never taken for this one.
+    const msgID = `${subject}#${expected}#${randomBytes(6).toString('base64url')}`;
     try {
-      const ack = await write(this.ctx, subject, JSON.stringify(recordOf(gist, event.ts, attempt)), {
-        // One id per write, kept by its retries: a retry of a write that did land is answered with its
-        // sequence, while any other write after the same predecessor (another process's, or a replay
-        // in this one) is not taken for it: it gets "wrong last sequence".
-        msgID: `${subject}#${expected}#${randomBytes(6).toString('base64url')}`,
-        expectLastSubjectSeq: expected,
-      });
+      const ack = await write(this.ctx, subject, JSON.stringify(recordOf(gist, event.ts, attempt)), { msgID, expectLastSubjectSeq: expected });
       return { ok: true, seq: ack.seq };
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
-      return { ok: false, current: await this.read(event.event.id, gist.subscription) };
+      const current = await this.read(event.event.id, gist.subscription);
+      // A retry of a write that landed while the cluster changed leaders is refused as a stale
+      // compare-and-swap (the new leader does not know its message id): it is ours all the same.
+      if (current?.msgId === msgID) return { ok: true, seq: current.seq };
+      return { ok: false, current };
     }
   }
 }

@@ -16,6 +16,9 @@ import type { Attempt, GistState, Outcome, StoredEvent } from '../../types.js';
 import type { AppendInput, Gist } from '../contract.js';
 import type { Names } from './names.js';
 
+/** The header a message id is stored under. */
+export const MSG_ID = 'Nats-Msg-Id';
+
 /** Header names of an event message. */
 export const H = {
   ts: 'Amebo-Ts',
