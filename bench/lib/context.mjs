@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pickLoadgen } from './loadgen.mjs';
 
-export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog'];
+export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog', 'cluster'];
 
 const HELP = `npm run bench [-- options]
 

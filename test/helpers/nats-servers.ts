@@ -20,6 +20,8 @@ export interface NatsNode {
   readonly url: string;
   /** Whether the process is running now. */
   readonly running: boolean;
+  /** The process id while it runs. */
+  readonly pid: number | undefined;
 }
 
 export interface NatsServers {
@@ -105,12 +107,13 @@ export async function startNatsServers(count: 1 | 3 = 1): Promise<NatsServers> {
     if (count > 1) lines.push(`cluster { name: amebo-test, listen: 127.0.0.1:${clusterPort}, routes: [${routes.join(', ')}] }`);
     const config = join(dir, `${name}.conf`);
     writeFileSync(config, lines.join('\n') + '\n');
-    nodes.push({ name, port, httpPort, clusterPort, url: `nats://127.0.0.1:${port}`, running: false, proc: null, exited: null, config, log: '' });
+    nodes.push({ name, port, httpPort, clusterPort, url: `nats://127.0.0.1:${port}`, running: false, pid: undefined, proc: null, exited: null, config, log: '' });
   }
 
   const launch = (node: Node) => {
     const proc = spawn(natsServerBinary(), ['-c', node.config], { stdio: ['ignore', 'pipe', 'pipe'] });
     node.proc = proc;
+    (node as { pid: number | undefined }).pid = proc.pid;
     node.log = '';
     const keep = (chunk: Buffer) => {
       // Keep the tail only: enough to explain a failed start.

@@ -33,4 +33,20 @@ describe('JetStream failures', () => {
     expect(once).toBe(1);
     expect(isWrongLastSequence(refused)).toBe(true);
   });
+
+  it('gives up on a try that never settles and tries again, so nothing hangs for ever', async () => {
+    let tries = 0;
+    const value = await retrying(
+      'a write',
+      5_000,
+      () => {
+        tries++;
+        // The first request is lost with its server: it never answers.
+        return tries === 1 ? new Promise<string>(() => undefined) : Promise.resolve('stored');
+      },
+      50,
+    );
+    expect(value).toBe('stored');
+    expect(tries).toBe(2);
+  });
 });

@@ -85,8 +85,18 @@ export async function clients(nc: NatsConnection, settings: NatsSettings): Promi
 
 /** A message of a stream from its leader; null when there is none. Transient failures are retried. */
 export function getMessage(ctx: NatsContext, stream: string, query: { seq: number } | { last_by_subj: string } | { seq: number; next_by_subj: string }): Promise<StoredMsg | null> {
-  return retrying('a read', ctx.settings.publish_timeout_ms, () => ctx.jsm.streams.getMessage(stream, query)).catch((err: unknown) => {
+  return retrying('a read', ctx.settings.publish_timeout_ms, () => ctx.jsm.streams.getMessage(stream, query), ctx.settings.request_timeout_ms + 1_000).catch((err: unknown) => {
     throw readFailure(err, 'a read');
+  });
+}
+
+/**
+ * One management or read call (stream info, a listing, a purge), retried while the cluster has no
+ * leader and capped per try, then a 503 of the registry: never a hang, never a 500.
+ */
+export function call<T>(ctx: NatsContext, what: string, op: () => Promise<T>): Promise<T> {
+  return retrying(what, ctx.settings.publish_timeout_ms, op, ctx.settings.request_timeout_ms + 1_000).catch((err: unknown) => {
+    throw readFailure(err, what);
   });
 }
 
@@ -111,5 +121,6 @@ export function write(ctx: NatsContext, subject: string, data: string | Uint8Arr
       timeout: Math.min(ctx.settings.request_timeout_ms, ctx.settings.publish_timeout_ms),
       retries: 1,
     }),
+    ctx.settings.request_timeout_ms + 1_000,
   );
 }

@@ -16,8 +16,8 @@ import { randomBytes } from 'node:crypto';
 import type { StoredEvent } from '../../types.js';
 import type { AppendInput, AppendOutput, EventFilter, EventLog, Listing, Page } from '../contract.js';
 import { amebo } from '../../errors.js';
-import { getMessage, write, type NatsContext } from './connection.js';
-import { isWrongLastSequence, readFailure } from './failures.js';
+import { call, getMessage, write, type NatsContext } from './connection.js';
+import { isWrongLastSequence } from './failures.js';
 import { MSG_ID, eventHeaders, readEvent, type EventRecord } from './records.js';
 import { openScan, type Scan } from './scan.js';
 import type { Routes } from './routes.js';
@@ -37,7 +37,7 @@ export class NatsEventLog {
 
   /** Seeds the time of the last event, so times never go back across a restart. */
   async start(): Promise<void> {
-    const info = await this.ctx.jsm.streams.info(this.ctx.names.events);
+    const info = await call(this.ctx, 'the events stream', () => this.ctx.jsm.streams.info(this.ctx.names.events));
     if (info.state.last_seq > 0) {
       const last = await this.#first(info.state.first_seq, info.state.last_seq, -1);
       if (last) this.#lastTs = last.ts;
@@ -184,12 +184,7 @@ export class NatsEventLog {
 
   /** The sequence range [first, last] of events whose time is within [from, to]; null when empty. */
   async idRange(from: number | undefined, to: number | undefined): Promise<[number, number] | null> {
-    let info;
-    try {
-      info = await this.ctx.jsm.streams.info(this.ctx.names.events);
-    } catch (err) {
-      throw readFailure(err, 'the events stream');
-    }
+    const info = await call(this.ctx, 'the events stream', () => this.ctx.jsm.streams.info(this.ctx.names.events));
     const { first_seq: first, last_seq: last, messages } = info.state;
     if (messages === 0) return null;
     const lo = from === undefined ? first : await this.#firstAtOrAfter(first, last, from);
@@ -226,7 +221,7 @@ export class NatsEventLog {
 
   /** How many events the stream holds. */
   async count(): Promise<number> {
-    return (await this.ctx.jsm.streams.info(this.ctx.names.events)).state.messages;
+    return (await call(this.ctx, 'the events stream', () => this.ctx.jsm.streams.info(this.ctx.names.events))).state.messages;
   }
 }
 

@@ -57,19 +57,35 @@ export function unavailable(err: unknown, what: string): AmeboError {
   );
 }
 
+/** A try that has not settled after this long is given up on (and retried): see `retrying`. */
+export const PER_TRY_MS = 6_000;
+
+/** Settles as `p`, or rejects with a TimeoutError after `ms` (the late outcome of `p` is dropped). */
+function capped<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Runs `op` until it succeeds, fails for a reason that is not transient, or `budgetMs` has passed
- * (then AMEBO_ERR_LOG_UNAVAILABLE). Waits grow from 50 ms to 1 s between tries.
+ * (then AMEBO_ERR_LOG_UNAVAILABLE). Waits grow from 50 ms to 1 s between tries. Each try is capped at
+ * `perTryMs`: a request in flight when the client lost its server can stay unanswered (seen with
+ * kill -9 of the server a client was connected to), and nothing may hang a publish for ever. A
+ * retried write reuses its message id, so a try that did land late is not stored twice.
  */
-export async function retrying<T>(what: string, budgetMs: number, op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function retrying<T>(what: string, budgetMs: number, op: () => Promise<T>, perTryMs = PER_TRY_MS): Promise<T> {
   const deadline = Date.now() + budgetMs;
   let wait = 50;
   for (;;) {
     try {
-      return await op();
+      return await capped(op(), Math.max(1, Math.min(perTryMs, deadline - Date.now())));
     } catch (err) {
       if (!isTransient(err)) throw err;
-      if (Date.now() + wait > deadline || signal?.aborted) throw unavailable(err, what);
+      if (Date.now() + wait > deadline) throw unavailable(err, what);
       await new Promise((resolve) => setTimeout(resolve, wait));
       wait = Math.min(1_000, wait * 2);
     }

@@ -14,7 +14,7 @@ import type { Clock, GistId } from '../../types.js';
 import { amebo } from '../../errors.js';
 import type { NatsSettings } from '../../config/load.js';
 import type { LogEngine, LogStats, PruneResult, RetentionPolicy } from '../contract.js';
-import { clients, openConnection, type NatsContext } from './connection.js';
+import { call, clients, openConnection, type NatsContext } from './connection.js';
 import { readFailure } from './failures.js';
 import { Names } from './names.js';
 import { ensureStreams } from './setup.js';
@@ -119,7 +119,7 @@ export class NatsEngine implements LogEngine {
   stats(): Promise<LogStats> {
     const now = Date.now();
     if (this.#stats && now - this.#stats.at < STATS_TTL_MS) return this.#stats.value;
-    const value = this.#readStats().catch((err: unknown) => {
+    const value = call(this.#p.ctx, 'the statistics', () => this.#readStats()).catch((err: unknown) => {
       this.#stats = null;
       throw readFailure(err, 'the statistics');
     });

@@ -14,7 +14,7 @@ import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import { amebo } from '../../errors.js';
 import type { ObjectChange, ObjectKind, ObjectStore, StoredObject } from '../contract.js';
-import type { NatsContext } from './connection.js';
+import { call, type NatsContext } from './connection.js';
 import { API, apiCode, isWrongLastSequence, retrying } from './failures.js';
 import { objectKey, parseObjectKey } from './names.js';
 
@@ -45,7 +45,7 @@ export class NatsObjectStore implements ObjectStore {
     this.#kv = await retrying('opening the objects bucket', ctx.settings.publish_timeout_ms, () =>
       kvm.create(ctx.names.objects, { replicas: ctx.replicas, history: 1, description: 'amebo: applications, actions and subscriptions made through the API' }),
     );
-    const last = (await this.#kv.status()).streamInfo.state.last_seq;
+    const last = (await call(ctx, 'the objects bucket', () => this.#kv.status())).streamInfo.state.last_seq;
     await this.#startWatch(0);
     await this.#appliedAt(last, ctx.settings.publish_timeout_ms);
     this.#timer = setInterval(() => void this.#reconcile().catch(() => undefined), RECONCILE_MS);
@@ -173,7 +173,7 @@ export class NatsObjectStore implements ObjectStore {
 
   async #reconcile(): Promise<void> {
     if (this.#closed) return;
-    const last = (await this.#kv.status()).streamInfo.state.last_seq;
+    const last = (await call(this.ctx, 'the objects bucket', () => this.#kv.status())).streamInfo.state.last_seq;
     if (last <= this.#applied && this.#watch) {
       this.#behind = 0;
       return;

@@ -6,7 +6,7 @@
  * event's message and purges its gists' records, one event at a time, oldest first.
  */
 import type { PruneResult, RetentionPolicy } from '../contract.js';
-import type { NatsContext } from './connection.js';
+import { call, type NatsContext } from './connection.js';
 import type { NatsEventLog } from './events.js';
 import type { NatsGistStore } from './gists.js';
 
@@ -17,7 +17,7 @@ export async function prune(ctx: NatsContext, events: NatsEventLog, gists: NatsG
   const { jsm, names } = ctx;
   const cutoff = policy.max_age_ms === null ? -Infinity : now - policy.max_age_ms;
   const bytes = async () => {
-    const [e, g] = await Promise.all([jsm.streams.info(names.events), jsm.streams.info(names.gists)]);
+    const [e, g] = await call(ctx, 'the streams', () => Promise.all([jsm.streams.info(names.events), jsm.streams.info(names.gists)]));
     return e.state.bytes + g.state.bytes;
   };
   let over = policy.max_bytes !== null && (await bytes()) > policy.max_bytes;
@@ -33,9 +33,10 @@ export async function prune(ctx: NatsContext, events: NatsEventLog, gists: NatsG
       kept++;
       continue;
     }
-    await jsm.streams.deleteMessage(names.events, record.event.id, false);
-    await jsm.streams.purge(names.gists, { filter: names.gistsOfEvent(record.event.id) });
-    await jsm.streams.purge(names.gists, { filter: names.extraSubject(record.event.id) });
+    const id = record.event.id;
+    await call(ctx, 'pruning an event', () => jsm.streams.deleteMessage(names.events, id, false));
+    await call(ctx, 'pruning its gists', () => jsm.streams.purge(names.gists, { filter: names.gistsOfEvent(id) }));
+    await call(ctx, 'pruning its gists', () => jsm.streams.purge(names.gists, { filter: names.extraSubject(id) }));
     pruned++;
     if (policy.max_bytes !== null && pruned % 100 === 0) over = (await bytes()) > policy.max_bytes;
   }

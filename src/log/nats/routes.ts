@@ -16,7 +16,7 @@
 import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { amebo } from '../../errors.js';
-import type { NatsContext } from './connection.js';
+import { call, type NatsContext } from './connection.js';
 import { API, apiCode, retrying } from './failures.js';
 
 /** One consumer amebo made, as its description records it. */
@@ -84,9 +84,12 @@ export class Routes {
     this.#refreshing ??= (async () => {
       try {
         const { jsm, names } = this.ctx;
-        for (const stream of [names.events, names.tickets]) {
-          for await (const info of jsm.consumers.list(stream)) this.#learn(info);
-        }
+        const infos = await call(this.ctx, 'listing the consumers', async () => {
+          const all = [];
+          for (const stream of [names.events, names.tickets]) for await (const info of jsm.consumers.list(stream)) all.push(info);
+          return all;
+        });
+        for (const info of infos) this.#learn(info);
         this.#refreshed = Date.now();
       } finally {
         this.#refreshing = null;
