@@ -12,11 +12,10 @@
  * time this instance appended or read at start. Across instances times follow ids within the clock
  * skew of the machines (the README lists it among the differences from LMDB).
  */
-import { randomBytes } from 'node:crypto';
 import type { StoredEvent } from '../../types.js';
 import type { AppendInput, AppendOutput, EventFilter, EventLog, Listing, Page } from '../contract.js';
 import { amebo } from '../../errors.js';
-import { call, getMessage, write, type NatsContext } from './connection.js';
+import { call, getMessage, uniqueId, write, type NatsContext } from './connection.js';
 import { isWrongLastSequence } from './failures.js';
 import { MSG_ID, eventHeaders, readEvent, type EventRecord } from './records.js';
 import { openScan, type Scan } from './scan.js';
@@ -49,7 +48,7 @@ export class NatsEventLog {
     for (const input of inputs) for (const s of input.subscriptions) pairs.set(`${s}\u0000${input.action}`, [s, input.action]);
     // A route must exist before an event naming it is stored (routes.ts): made first, in parallel.
     await Promise.all([...pairs.values()].map(([s, a]) => this.routes.ensureRoute(s, a)));
-    const request = randomBytes(9).toString('base64url');
+    const request = uniqueId(this.ctx);
     const out = await Promise.all(inputs.map((input, i) => this.#appendOne(input, `${request}:${i}`)));
     for (let i = 0; i < out.length; i++) {
       if (out[i]!.duplicate) continue;

@@ -4,9 +4,8 @@
  * of the record it follows (0: the first), so of two instances that both think they hold a gist, only
  * one can record its attempt.
  */
-import { randomBytes } from 'node:crypto';
 import type { Gist } from '../contract.js';
-import { getMessage, write, type NatsContext } from './connection.js';
+import { getMessage, uniqueId, write, type NatsContext } from './connection.js';
 import { isWrongLastSequence } from './failures.js';
 import { MSG_ID, gistOf, parseRecord, recordOf, type AttemptRow, type EventRecord, type GistRecord } from './records.js';
 
@@ -52,7 +51,7 @@ export class GistRecords {
     const subject = this.ctx.names.gistSubject(event.event.id, gist.subscription);
     // One id per write, kept by its retries, so any other write after the same predecessor (another
     // process's, or a replay in this one) is never taken for this one.
-    const msgID = `${subject}#${expected}#${randomBytes(6).toString('base64url')}`;
+    const msgID = `${subject}#${expected}#${uniqueId(this.ctx)}`;
     try {
       const ack = await write(this.ctx, subject, JSON.stringify(recordOf(gist, event.ts, attempt)), { msgID, expectLastSubjectSeq: expected });
       return { ok: true, seq: ack.seq };
