@@ -7,6 +7,7 @@
  */
 import type { PruneResult, RetentionPolicy } from '../contract.js';
 import { call, type NatsContext } from './connection.js';
+import { API, apiCode } from './failures.js';
 import type { NatsEventLog } from './events.js';
 import type { NatsGistStore } from './gists.js';
 
@@ -34,10 +35,16 @@ export async function prune(ctx: NatsContext, events: NatsEventLog, gists: NatsG
       continue;
     }
     const id = record.event.id;
-    await call(ctx, 'pruning an event', () => jsm.streams.deleteMessage(names.events, id, false));
+    // Every instance runs retention: another one may have pruned this event a moment ago.
+    const gone = await call(ctx, 'pruning an event', () =>
+      jsm.streams.deleteMessage(names.events, id, false).catch((err: unknown) => {
+        if (apiCode(err) === API.noMessage || /no message found/i.test(String((err as Error)?.message))) return false;
+        throw err;
+      }),
+    );
     await call(ctx, 'pruning its gists', () => jsm.streams.purge(names.gists, { filter: names.gistsOfEvent(id) }));
     await call(ctx, 'pruning its gists', () => jsm.streams.purge(names.gists, { filter: names.extraSubject(id) }));
-    pruned++;
+    if (gone !== false) pruned++;
     if (policy.max_bytes !== null && pruned % 100 === 0) over = (await bytes()) > policy.max_bytes;
   }
   return { pruned, kept };
