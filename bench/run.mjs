@@ -9,6 +9,7 @@ import { snapshotBuild } from './lib/amebo.mjs';
 import { backgroundCores, startWorker } from './lib/proc.mjs';
 import { buildGoals, buildRows, formatTable } from './lib/report.mjs';
 import { batch } from './scenarios/batch.mjs';
+import { cluster } from './scenarios/cluster.mjs';
 import { e2e } from './scenarios/e2e.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { jetstream } from './scenarios/jetstream.mjs';
@@ -23,7 +24,7 @@ import { routing } from './scenarios/routing.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = join(ROOT, 'bench/results');
-const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained, routing, memory: memoryAfterLoad };
+const RUNNERS = { publish, rate, batch, fanout, e2e, replay, jetstream, patterns, backlog, sustained, routing, memory: memoryAfterLoad, cluster };
 const worker = (name) => join(ROOT, 'bench/workers', name);
 
 const ctx = makeContext(process.argv.slice(2));

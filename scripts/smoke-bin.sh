@@ -14,7 +14,9 @@
 #     must make it exit 0;
 #   - does that three times: fresh HOME, a tampered cache (it must be unpacked again), read-only HOME;
 #   - starts six --version runs, then two daemons, at once on empty caches, and runs as an unprivileged
-#     user, including with its temp-dir cache squatted by another user.
+#     user, including with its temp-dir cache squatted by another user;
+#   - runs `serve --log nats://...` against a real nats-server (started outside the namespace), publishes,
+#     and checks the delivery, `gists` and a clean exit: the JetStream engine inside the binary.
 # Every step has a timeout; any failure exits 1 with a message saying what broke.
 set -euo pipefail
 
@@ -51,12 +53,24 @@ outer() {
   receiver_pid=$!
   wait_for "receiver to listen" 10 test -s "$work/receiver.port"
 
+  # A real nats-server for the JetStream engine (Debian's nats-server; .ci/run installs it).
+  nats_pid=
+  local nats_bin
+  nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  [ -x "$nats_bin" ] || die "nats-server is needed (apt-get install nats-server) for the JetStream check"
+  local nats_port nats_http
+  nats_port=$(free_port)
+  nats_http=$(free_port)
+  "$nats_bin" -js -sd "$work/nats" -a 127.0.0.1 -p "$nats_port" -m "$nats_http" >"$work/nats.log" 2>&1 &
+  nats_pid=$!
+  wait_for "nats-server to be healthy" 20 curl -fsS "http://127.0.0.1:$nats_http/healthz"
+
   local ns=(unshare --mount --propagation private)
   [ "$(id -u)" = 0 ] || ns=(unshare --map-root-user --mount --propagation private)
   "${ns[@]}" true 2>/dev/null || die "cannot create a mount namespace (${ns[*]}); run as root or allow user namespaces"
 
   local rc=0
-  SMOKE_BIN=$bin SMOKE_WORK=$work SMOKE_ROOT=$root SMOKE_RECEIVER_PORT=$(cat "$work/receiver.port") \
+  SMOKE_BIN=$bin SMOKE_WORK=$work SMOKE_ROOT=$root SMOKE_RECEIVER_PORT=$(cat "$work/receiver.port") SMOKE_NATS_PORT=$nats_port \
     SMOKE_REAL_ROOT=$([ "$(id -u)" = 0 ] && echo 1 || echo 0) \
     timeout --kill-after=10 360 "${ns[@]}" -- bash "$self" --inside || rc=$?
   [ "$rc" = 124 ] && die "the smoke test took longer than 360 s"
@@ -65,6 +79,7 @@ outer() {
 
 outer_cleanup() {
   [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null || true
+  [ -n "${nats_pid:-}" ] && kill "$nats_pid" 2>/dev/null || true
   if [ -n "${SMOKE_KEEP:-}" ]; then say "kept $work"; else rm -rf "$work"; fi
 }
 
@@ -114,6 +129,8 @@ inside() {
   [ -z "$(ls -A "$ro_home")" ] || die "something was written into the read-only HOME"
   [ -n "$(ls "$TMPDIR"/amebo-*/native/*/lmdb.node 2>/dev/null)" ] || die "no cache in \$TMPDIR/amebo-<uid> with a read-only HOME"
   ok "with a read-only HOME the cache falls back to \$TMPDIR/amebo-<uid>"
+
+  nats_cycle 4 "$work/home-fresh" "$work/cwd-c"
 
   race_check
   if [ "$SMOKE_REAL_ROOT" = 1 ] && command -v setpriv >/dev/null; then
@@ -299,6 +316,30 @@ serve_cycle() {
   stop_daemon "$daemon_pid" "serve #$n"
   daemon_pid=
   ok "serve #$n exits 0 on SIGTERM"
+}
+
+# nats_cycle N HOME CWD: the daemon on the JetStream engine (`--log nats://...`), publishing event n=N.
+nats_cycle() {
+  local n=$1 home=$2 cwd=$3 port url log health
+  port=$(free_port)
+  url=http://127.0.0.1:$port
+  log=$work/serve-nats.log
+  (cd "$cwd" && HOME=$home exec "$bin" serve --config "$work/amebo.yaml" --log "nats://127.0.0.1:$SMOKE_NATS_PORT" \
+    --listen "127.0.0.1:$port" >"$log" 2>&1 </dev/null) &
+  daemon_pid=$!
+  wait_healthy "$daemon_pid" "$url" "serve --log nats://"
+  health=$(curl -fsS --max-time 5 "$url/health")
+  case $health in *'"engine":"nats"'*) ;; *) die "serve --log nats:// reports another engine: $health" ;; esac
+  ok "serve --log nats:// answers /health with the JetStream engine"
+  run "publish #$n on NATS" 30 "$cwd" "$home" "$bin" publish smoke.ping "{\"n\": $n}" --url "$url"
+  ok "publish #$n on NATS"
+  wait_for "delivery #$n (NATS) to reach the receiver" 30 delivered "$n"
+  ok "delivery #$n (NATS) reached the receiver with a valid X-Amebo-Signature"
+  wait_for "gists --json to show a delivered gist (NATS)" 15 gist_delivered "$cwd" "$home" "$url"
+  ok "gists shows the gist as delivered (NATS)"
+  stop_daemon "$daemon_pid" "serve --log nats://"
+  daemon_pid=
+  ok "serve --log nats:// exits 0 on SIGTERM"
 }
 
 # wait_healthy PID URL NAME: the daemon must answer /health within 30 s without exiting first.

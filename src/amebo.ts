@@ -7,7 +7,7 @@
  */
 import { Agent, type Dispatcher as HttpDispatcher } from 'undici';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { Attempt, Caller, Clock, StoredEvent } from './types.js';
+import type { Attempt, Caller, Clock, GistId, StoredEvent } from './types.js';
 import { systemClock } from './types.js';
 import { amebo, type AmeboError, isAmeboError } from './errors.js';
 import { loadConfig, type LoadResult, type ResolvedConfig } from './config/load.js';
@@ -36,6 +36,8 @@ export interface AmeboOptions {
   readonly configOptional?: boolean;
   readonly listen?: string | undefined;
   readonly data?: string | undefined;
+  /** `--log`: `lmdb` or `nats://…`, which beats `server.log`. */
+  readonly log?: string | undefined;
   readonly env?: NodeJS.ProcessEnv;
   /** Time and timers (tests pass a fake clock). */
   readonly clock?: Clock;
@@ -102,10 +104,12 @@ export interface Core {
   publish(items: readonly PublishItem[], caller: Caller, atomic: boolean): Promise<PublishOutcome[]>;
   getEvent(caller: Caller, id: number): Promise<StoredEvent | undefined>;
   listEvents(caller: Caller, filter: EventFilter, page: Page): Promise<Listing<StoredEvent>>;
-  getGist(caller: Caller, id: number): Promise<GistView | undefined>;
+  getGist(caller: Caller, id: GistId): Promise<GistView | undefined>;
   listGists(caller: Caller, filter: GistFilter, page: Page): Promise<Listing<GistView>>;
   /** Delivers one gist again now. */
-  replayGist(caller: Caller, id: number): Promise<GistView>;
+  replayGist(caller: Caller, id: GistId): Promise<GistView>;
+  /** The gist id a path segment names in the engine's form, or undefined. */
+  parseGistId(text: string): GistId | undefined;
   /** Counts (dry run) or starts a replay. */
   startReplay(caller: Caller, filter: ReplayFilter, dryRun: boolean): Promise<{ replay: string | null; count: number; dry_run?: true }>;
   replayStatus(caller: Caller, id: string): ReplayStatus | undefined;
@@ -124,7 +128,7 @@ export interface Core {
 export async function createAmebo(options: AmeboOptions): Promise<Core & { close(): Promise<void> }> {
   const compiler = new SchemaCompiler();
   const load = () =>
-    loadConfig(options.configFile, { compiler, env: options.env, listen: options.listen, data: options.data, optional: options.configOptional ?? false });
+    loadConfig(options.configFile, { compiler, env: options.env, listen: options.listen, data: options.data, log: options.log, optional: options.configOptional ?? false });
   const loaded = await load();
   if (!loaded.ok) throw amebo('AMEBO_ERR_CONFIG', `invalid configuration:\n  ${loaded.errors.join('\n  ')}`, { errors: loaded.errors });
   const config = loaded.config;
@@ -140,10 +144,11 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
   try {
     await engine.start();
     components.push({ name: 'log', close: () => engine.close() });
-    const registry = await Registry.open(engine.objects, compiler, config, () => clock.now());
+    const registry = await Registry.open(engine.objects, compiler, config, () => clock.now(), engine.ordering);
     components.push({ name: 'registry', close: () => registry.close() });
     for (const w of registry.snapshot.warnings) logger.warn(w);
-    const bus = new Bus();
+    const bus = new Bus(engine.notices);
+    components.push({ name: 'bus', close: () => bus.close() });
     let guard = new NetworkGuard(config.networks);
     registry.onSwap((next) => {
       guard = new NetworkGuard(next.config.networks);
@@ -230,7 +235,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
       }
       return sub;
     };
-    const visibleGist = async (caller: Caller, id: number): Promise<Gist | undefined> => {
+    const visibleGist = async (caller: Caller, id: GistId): Promise<Gist | undefined> => {
       const gist = await engine.gists.get(id);
       const own = ownSubscriptions(caller);
       return gist && (!own || own.has(gist.subscription)) ? gist : undefined;
@@ -249,6 +254,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         return closing;
       },
       publish: (items, caller, atomic) => publish(items, caller, atomic),
+      parseGistId: (text) => engine.parseGistId(text),
 
       async getEvent(caller, id) {
         const event = await engine.events.get(id);
@@ -261,9 +267,9 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         return gist ? view(gist, registry.snapshot) : undefined;
       },
       async listGists(caller, filter, page) {
-        const { items, total } = await engine.gists.list({ ...filter, subscriptions: ownSubscriptions(caller) }, page);
+        const { items, total, exact } = await engine.gists.list({ ...filter, subscriptions: ownSubscriptions(caller) }, page);
         const snap = registry.snapshot;
-        return { items: await Promise.all(items.map((g) => view(g, snap))), total };
+        return { items: await Promise.all(items.map((g) => view(g, snap))), total, ...(exact === false ? { exact } : {}) };
       },
       async replayGist(caller, id) {
         const gist = await visibleGist(caller, id);
@@ -377,7 +383,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
         const out = appended[i++]!;
         if (!out.duplicate) {
           perAction.set(out.event.action, (perAction.get(out.event.action) ?? 0) + 1);
-          if (bus.size > 0) bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists });
+          if (bus.wanted) bus.publish({ type: 'published', event_id: out.event.id, action: out.event.action, at: out.event.timestamp, gists: out.gists });
         }
         result.push({ ok: true, event: out.event, duplicate: out.duplicate });
       }
@@ -387,7 +393,8 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
 
     running.start();
     retention.start();
-    logger.info({ version: VERSION, commit: COMMIT, log: engine.kind, data: config.server.data, durability: config.server.durability, config: config.file }, 'amebo core started');
+    const where = config.server.log.engine === 'nats' ? { servers: config.server.log.servers, prefix: config.server.log.prefix } : { data: config.server.data, durability: config.server.durability };
+    logger.info({ version: VERSION, commit: COMMIT, log: engine.kind, ...where, config: config.file }, 'amebo core started');
     return core;
   } catch (err) {
     for (const c of [...components].reverse()) await Promise.resolve(c.close()).catch(() => undefined);

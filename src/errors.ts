@@ -33,6 +33,8 @@ const REGISTRY = {
   AMEBO_ERR_CONFIG: { status: 500, exit: 1, message: 'invalid configuration' },
   AMEBO_ERR_DATA_DIR: { status: 500, exit: 1, message: 'the data directory cannot be used' },
   AMEBO_ERR_UNAVAILABLE: { status: 503, exit: 1, message: 'amebo is unreachable' },
+  // A distributed log without a quorum (a NATS cluster electing a leader): nothing acknowledged is lost.
+  AMEBO_ERR_LOG_UNAVAILABLE: { status: 503, exit: 1, message: 'the event log is unavailable (no quorum); try again' },
   AMEBO_ERR_INTERNAL: { status: 500, exit: 1, message: 'internal error' },
   // Raised by the clients' verifyWebhook in a receiver, never sent by the daemon.
   AMEBO_ERR_WEBHOOK_VERIFICATION: { status: 401, exit: 1, message: 'the webhook does not verify' },

@@ -115,9 +115,15 @@ export interface StoredEvent {
 
 export type GistState = 'pending' | 'delivered' | 'failed' | 'dead';
 
+/**
+ * A gist id, opaque to callers: LMDB hands out numbers (and shows them as JSON numbers), the JetStream
+ * engine strings (`<event id>.<subscription>`). Either is stable for every attempt of the gist.
+ */
+export type GistId = number | string;
+
 /** One delivery attempt of a gist. */
 export interface Attempt {
-  readonly gist_id: number;
+  readonly gist_id: GistId;
   readonly n: number;
   readonly at: string;
   readonly status: number | null;
@@ -138,7 +144,7 @@ export type BusMessage =
   | { readonly type: 'published'; readonly event_id: number; readonly action: string; readonly at: string; readonly gists: number }
   | {
       readonly type: 'delivery';
-      readonly gist_id: number;
+      readonly gist_id: GistId;
       readonly event_id: number;
       readonly action: string;
       readonly subscription: string;

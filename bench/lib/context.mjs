@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pickLoadgen } from './loadgen.mjs';
 
-export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog', 'sustained', 'routing', 'memory'];
+export const SCENARIOS = ['publish', 'rate', 'batch', 'fanout', 'e2e', 'replay', 'jetstream', 'patterns', 'backlog', 'sustained', 'routing', 'memory', 'cluster'];
 
 const HELP = `npm run bench [-- options]
 

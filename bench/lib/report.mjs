@@ -137,6 +137,21 @@ export function buildRows(f) {
       m.anonAfterMB <= 150,
     );
   }
+  if (f.cluster) {
+    const c = f.cluster;
+    if (c.skipped) row('(14) amebo on NATS JetStream', 'skipped', c.skipped);
+    else {
+      row(`(14) publish req/s on NATS R3 (3 nodes), c=50`, n0(c.r3.rps), `LMDB ${n0(c.lmdb.rps)}`, ratio(c.ratios.r3VsLmdb), 'report');
+      row('(14) publish req/s on NATS R1 (one server)', n0(c.r1.rps), `LMDB ${n0(c.lmdb.rps)}`, ratio(c.ratios.r1VsLmdb), 'report');
+      row('(14) publish on R3 against the raw v3 client on R3', n0(c.r3.rps), `raw client ${n0(c.raw3.rps)}`, ratio(c.ratios.r3VsRaw3), 'report');
+      row('(14) publish on R1 against the raw v3 client on R1', n0(c.r1.rps), `raw client ${n0(c.raw1.rps)}`, ratio(c.ratios.r1VsRaw1), 'report');
+      row('(14) publish p50 / p99 / p999 ms on R3', ms(c.r3), `LMDB ${ms(c.lmdb)}`);
+      row('(14) fan-out 4 subs deliveries/s on R3', n0(c.fanR3.deliveriesPerSec), `LMDB ${n0(c.fanLmdb.deliveriesPerSec)}`, ratio(c.ratios.fanR3VsLmdb), 'report');
+      row('(14) fan-out 4 subs deliveries/s on R1', n0(c.fanR1.deliveriesPerSec), `LMDB ${n0(c.fanLmdb.deliveriesPerSec)}`, ratio(c.ratios.fanR1VsLmdb), 'report');
+      row('(14) publish req/s, 2 instances on R3 (load split)', n0(c.two.rps), `1 instance ${n0(c.single.rps)}`, ratio(c.ratios.twoVsOne), 'report');
+      row('(14) idle CPU cores with 100 subscriptions: amebo / 3 servers', `${n2(c.idle100.amebo)} / ${n2(c.idle100.servers)}`, '');
+    }
+  }
   return rows;
 }
 

@@ -15,10 +15,13 @@ export async function expectAccepted(url, path, body) {
   return res.body;
 }
 
-/** Warm-up run, then one measured closed-loop run; adds the server's CPU use (cores). */
-export async function closedLoop(ctx, { url, body, pid, connections = ctx.connections }) {
+/**
+ * Warm-up run, then one measured closed-loop run; adds the server's CPU use (cores). `also`: more
+ * processes that belong to the system under test (nats-servers), metered so they are not "other load".
+ */
+export async function closedLoop(ctx, { url, body, pid, connections = ctx.connections, also = {} }) {
   await runLoad({ tool: ctx.tool, url, body, connections, duration: ctx.warmup });
-  const meter = new CpuMeter({ server: pid }).start();
+  const meter = new CpuMeter({ server: pid, ...also }).start();
   const r = await runLoad({ tool: ctx.tool, url, body, connections, duration: ctx.duration });
   return summarize(r, meter.stop());
 }

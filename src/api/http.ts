@@ -24,8 +24,8 @@ export function data(body: unknown, status = 200): Reply {
   return { status, body: { data: body } };
 }
 
-export function list(items: unknown[], total: number, page: number, perPage: number): Reply {
-  return { status: 200, body: { data: items, meta: { total, page, per_page: perPage } } };
+export function list(items: unknown[], total: number, page: number, perPage: number, exact = true): Reply {
+  return { status: 200, body: { data: items, meta: { total, page, per_page: perPage, ...(exact ? {} : { exact: false }) } } };
 }
 
 /** Writes a reply. Never throws (the socket may already be gone). */

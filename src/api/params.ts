@@ -1,5 +1,7 @@
 /** Query-string and path parameter parsing with precise 400s. Bodies are checked against the OpenAPI document (validate.ts). */
 import { amebo } from '../errors.js';
+import type { Core } from '../amebo.js';
+import type { GistId } from '../types.js';
 
 export const MAX_PER_PAGE = 1000;
 const MAX_PAGE = 1_000_000;
@@ -28,6 +30,13 @@ export function timeParam(value: unknown, name: string): number | undefined {
     if (!Number.isNaN(t)) return t;
   }
   throw amebo('AMEBO_ERR_VALIDATION', `${name} must be an ISO 8601 time such as 2026-01-31T12:00:00Z`, { field: name });
+}
+
+/** A gist id from a path segment, in the engine's form (a number on LMDB, a string on JetStream). */
+export function gistParam(core: Pick<Core, 'parseGistId'>, value: string | undefined): GistId {
+  const id = value === undefined ? undefined : core.parseGistId(value);
+  if (id === undefined) throw amebo('AMEBO_ERR_NOT_FOUND', `no gist with id ${JSON.stringify(value ?? '')}`);
+  return id;
 }
 
 /** A positive integer id from a path segment. */

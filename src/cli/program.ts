@@ -36,7 +36,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-c, --config <file>', 'config file', 'amebo.yaml')
     .option('-d, --data <dir>', 'data directory (default: server.data in the config, else ./data)')
     .option('-l, --listen <host:port>', 'listen address (default: server.listen in the config, else 127.0.0.1:3310)')
-    .addHelpText('after', '\nExamples:\n  amebo serve --config amebo.yaml --data ./data\n  AMEBO_ADMIN_TOKEN=s3cret amebo serve --listen 0.0.0.0:3310')
+    .option('--log <url>', 'where the log lives: lmdb (the data dir) or nats://HOST:PORT[,nats://HOST:PORT...] (default: server.log, else lmdb)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  amebo serve --config amebo.yaml --data ./data\n  AMEBO_ADMIN_TOKEN=s3cret amebo serve --listen 0.0.0.0:3310\n  amebo serve --log nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222',
+    )
     .action(lazy(() => import('./verbs/serve.js'), setCode));
 
   clientVerb(

@@ -23,6 +23,7 @@ import type {
   WireApplication,
   WireEvent,
   WireGist,
+  WireGistId,
   WireSubscription,
   SubscriptionControlInput,
   SubscriptionInput,
@@ -149,12 +150,12 @@ export class AmeboClient {
   }
 
   /** `GET /v1/gists/:id`: a gist with every attempt. */
-  async getGist(gistId: number, signal?: AbortSignal): Promise<WireGist> {
+  async getGist(gistId: WireGistId, signal?: AbortSignal): Promise<WireGist> {
     return dataOf<WireGist>((await this.http.send('GET', `/v1/gists/${id(gistId)}`, { signal })).body);
   }
 
   /** `POST /v1/gists/:id/replay`: delivers the gist again now. */
-  async replayGist(gistId: number): Promise<WireGist> {
+  async replayGist(gistId: WireGistId): Promise<WireGist> {
     return dataOf<WireGist>((await this.http.send('POST', `/v1/gists/${id(gistId)}/replay`)).body);
   }
 

@@ -30,8 +30,14 @@ export interface WireAttempt {
 }
 
 /** One event on its way to one subscription, with every attempt made. */
+/**
+ * A gist id. Opaque: the LMDB engine answers numbers, the JetStream engine strings
+ * (`<event id>.<subscription>`); send it back exactly as received.
+ */
+export type WireGistId = number | string;
+
 export interface WireGist {
-  readonly id: number;
+  readonly id: WireGistId;
   readonly event_id: number;
   readonly action: string;
   readonly subscription: string;

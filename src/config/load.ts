@@ -26,10 +26,39 @@ import { parseCidr, type NetworkPolicy } from './cidr.js';
 
 export type { NetworkPolicy } from './cidr.js';
 
+/** How amebo reaches a NATS JetStream cluster (`server.log: nats://…` and `server.nats`). */
+export interface NatsSettings {
+  /** Client URLs of the cluster's servers (any one is enough to find the rest). */
+  readonly servers: readonly string[];
+  /** Prefix of every stream, subject, consumer and bucket: several deployments can share one NATS. */
+  readonly prefix: string;
+  /** Replicas of every stream and bucket; null: 3 on a cluster, 1 on a single server. */
+  readonly replicas: number | null;
+  readonly user?: string | undefined;
+  readonly password?: string | undefined;
+  readonly token?: string | undefined;
+  /** A `.creds` file (JWT and NKey seed). */
+  readonly creds?: string | undefined;
+  readonly tls: { readonly ca?: string | undefined; readonly cert?: string | undefined; readonly key?: string | undefined } | null;
+  readonly connect_timeout_ms: number;
+  /** Management calls and reads. */
+  readonly request_timeout_ms: number;
+  /** How long one write is retried (same message id) before it is answered 503: longer than an election. */
+  readonly publish_timeout_ms: number;
+  /** The lease on a handed-out gist, renewed while an attempt runs; after it another instance takes over. */
+  readonly ack_wait_ms: number;
+  /** Per subscription consumer: gists in flight, backing off or sleeping, at most. */
+  readonly max_pending: number;
+}
+
+/** Where the log lives: the LMDB data dir (the default) or a NATS JetStream cluster. */
+export type LogChoice = { readonly engine: 'lmdb' } | ({ readonly engine: 'nats' } & NatsSettings);
+
 /** Settings of the daemon itself. */
 export interface ServerSettings {
   readonly listen: { readonly host: string; readonly port: number };
   readonly data: string;
+  readonly log: LogChoice;
   readonly durability: 'commit' | 'fsync';
   readonly max_body_bytes: number;
   readonly map_size_bytes: number;
@@ -82,6 +111,8 @@ export interface LoadOptions {
   /** Command-line overrides, which beat the file. */
   readonly listen?: string | undefined;
   readonly data?: string | undefined;
+  /** `--log`: `lmdb` or `nats://host:port,...`, which beats `server.log`. */
+  readonly log?: string | undefined;
   /** When the file is missing: start with an empty config (true) or fail (false). */
   readonly optional?: boolean;
   /** Stamps created_at on file objects; injected for tests. */
@@ -281,6 +312,7 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
     }
     const policy = policyOf(s, delivery, at, errors);
     const control = controlOf(s, at, delivery, errors);
+    if (control.ordering && server.log.engine === 'nats') errors.push(ORDERING_ON_NATS(at));
     if (control.filter && specErrors.length === 0) {
       const matches = actionMatcher(action);
       for (const [actionName, schema] of knownActions) {
@@ -307,6 +339,10 @@ async function build(path: string | null, input: Raw, env: NodeJS.ProcessEnv, op
   return { ok: true, config, warnings };
 }
 
+/** Per-key order needs the engine's help, which the JetStream engine does not give yet. */
+export const ORDERING_ON_NATS = (at: string): string =>
+  `${at}.ordering: per-key ordering is not available with server.log: nats (JetStream) yet; remove it, or keep the log in LMDB`;
+
 function serverSettings(raw: Raw, dir: string, options: LoadOptions, errors: string[]): ServerSettings {
   const s = (raw['server'] ?? {}) as Raw;
   const listenText = options.listen ?? (s['listen'] as string | undefined) ?? DEFAULT_LISTEN;
@@ -316,6 +352,7 @@ function serverSettings(raw: Raw, dir: string, options: LoadOptions, errors: str
   return {
     listen: listen ?? { host: '127.0.0.1', port: 3310 },
     data,
+    log: logChoice(options.log ?? (s['log'] as string | undefined) ?? 'lmdb', (s['nats'] ?? {}) as Raw, dir, options.log !== undefined ? '--log' : 'server.log', errors),
     durability: (s['durability'] as 'commit' | 'fsync' | undefined) ?? 'commit',
     max_body_bytes: parseSize((s['max_body'] as string | number | undefined) ?? '1mb')!,
     map_size_bytes: parseSize((s['map_size'] as string | number | undefined) ?? '1gb')!,
@@ -324,6 +361,41 @@ function serverSettings(raw: Raw, dir: string, options: LoadOptions, errors: str
     request_timeout_ms: parseDuration((s['request_timeout'] as string | number | undefined) ?? '30s')!,
     shutdown_timeout_ms: parseDuration((s['shutdown_timeout'] as string | number | undefined) ?? '10s')!,
     log_level: (s['log_level'] as string | undefined) ?? 'info',
+  };
+}
+
+/** Reads `server.log` and `server.nats`. */
+function logChoice(text: string, nats: Raw, dir: string, at: string, errors: string[]): LogChoice {
+  const value = text.trim();
+  if (value === 'lmdb') return { engine: 'lmdb' };
+  const servers = value.split(',').map((u) => u.trim()).filter(Boolean);
+  const bad = servers.filter((u) => !/^(nats|tls):\/\/[^\s/,]+(:\d{1,5})?\/?$/.test(u));
+  if (servers.length === 0 || bad.length > 0) {
+    errors.push(`${at}: "${value}" is neither lmdb nor a list of nats://HOST:PORT URLs`);
+    return { engine: 'lmdb' };
+  }
+  const tls = (nats['tls'] ?? null) as Raw | null;
+  const path = (p: unknown) => (typeof p === 'string' ? resolve(dir, p) : undefined);
+  const replicas = nats['replicas'] as number | undefined;
+  if (replicas !== undefined && replicas > servers.length && servers.length > 1) {
+    // One URL may still reach a whole cluster; with several, more replicas than servers cannot be placed.
+    errors.push(`server.nats.replicas: ${replicas} replicas need at least ${replicas} servers; server.log names ${servers.length}`);
+  }
+  return {
+    engine: 'nats',
+    servers,
+    prefix: (nats['prefix'] as string | undefined) ?? 'amebo',
+    replicas: replicas ?? null,
+    user: nats['user'] as string | undefined,
+    password: nats['password'] as string | undefined,
+    token: nats['token'] as string | undefined,
+    creds: path(nats['creds']),
+    tls: tls === null ? null : { ca: path(tls['ca']), cert: path(tls['cert']), key: path(tls['key']) },
+    connect_timeout_ms: parseDuration((nats['connect_timeout'] as string | number | undefined) ?? '5s')!,
+    request_timeout_ms: parseDuration((nats['request_timeout'] as string | number | undefined) ?? '5s')!,
+    publish_timeout_ms: parseDuration((nats['publish_timeout'] as string | number | undefined) ?? '10s')!,
+    ack_wait_ms: parseDuration((nats['ack_wait'] as string | number | undefined) ?? '30s')!,
+    max_pending: (nats['max_pending'] as number | undefined) ?? 1000,
   };
 }
 

@@ -63,11 +63,13 @@ export class Registry {
     private readonly objects: ObjectStore,
     private readonly compiler: SchemaCompiler,
     private readonly now: () => number,
+    /** Whether the storage engine keeps per-key order (`ordering`). */
+    private readonly ordering: boolean,
   ) {}
 
   /** Reads the API objects from the store, builds the first snapshot, and follows the store's changes. */
-  static async open(objects: ObjectStore, compiler: SchemaCompiler, config: ResolvedConfig, now: () => number = Date.now): Promise<Registry> {
-    const registry = new Registry(objects, compiler, now);
+  static async open(objects: ObjectStore, compiler: SchemaCompiler, config: ResolvedConfig, now: () => number = Date.now, ordering = true): Promise<Registry> {
+    const registry = new Registry(objects, compiler, now, ordering);
     for (const o of await objects.list()) if (o.kind !== 'state') registry.#set(o.kind, o.name, o.value, o.revision);
     registry.#snapshot = registry.#build(config);
     registry.#unwatch = objects.watch((change) => registry.#onChange(change));
@@ -328,7 +330,10 @@ export class Registry {
    * The actions a subscription names exist (patterns may match none yet), and its filter can match
    * the payloads of every action it takes (filter-types.ts).
    */
-  #checkRouting(s: Pick<Subscription, 'action' | 'filter'>): void {
+  #checkRouting(s: Pick<Subscription, 'action' | 'filter' | 'ordering'>): void {
+    if (s.ordering && !this.ordering) {
+      throw amebo('AMEBO_ERR_VALIDATION', 'ordering: per-key ordering is not available on this daemon\'s storage engine (NATS JetStream) yet', { field: 'ordering' });
+    }
     const errors = actionSpecErrors(s.action, 'action');
     if (errors.length > 0) throw amebo('AMEBO_ERR_VALIDATION', errors.join('; '), { field: 'action', errors });
     for (const entry of actionEntries(s.action)) {

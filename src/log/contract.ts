@@ -13,12 +13,12 @@
  *   (compare-and-swap) and a watch.
  * - stats, retention (`prune`) and the lifecycle (`start`, `close`). Ids come from the engine.
  */
-import type { Attempt, GistState, Outcome, StoredEvent } from '../types.js';
+import type { Attempt, BusMessage, GistId, GistState, Outcome, StoredEvent } from '../types.js';
+
+export type { GistId } from '../types.js';
 
 /** An event id: it only ever increases. */
 export type EventId = number;
-/** A gist id. Opaque to callers: LMDB hands out numbers. */
-export type GistId = number;
 
 /** One event to append, already validated. */
 export interface AppendInput {
@@ -73,7 +73,13 @@ export interface Page {
 
 export interface Listing<T> {
   readonly items: T[];
+  /** How many match. A lower bound when `exact` is false. */
   readonly total: number;
+  /**
+   * False when an engine without secondary indexes stopped counting at its scan limit (JetStream);
+   * absent or true: `total` is exact (LMDB always is).
+   */
+  readonly exact?: boolean;
 }
 
 export interface EventFilter {
@@ -247,10 +253,37 @@ export interface LogStats {
   readonly storage: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Notices between the processes that share one log: what one instance delivered or published reaches
+ * the others' buses, so `/v1/stream`, `amebo tail` and replay progress see the whole cluster. At most
+ * once: a notice is news, never state (the log is the state). LMDB has one process per log, so its
+ * channel carries nothing.
+ */
+export interface NoticeChannel {
+  /** True when other processes may be listening (a shared log); false for a log with one process. */
+  readonly shared: boolean;
+  /** Tells the other processes. */
+  publish(message: BusMessage): void;
+  /** Calls `listener` for every notice from another process. Returns the unsubscribe. */
+  subscribe(listener: (message: BusMessage) => void): () => void;
+}
+
 export interface LogEngine {
   readonly kind: 'lmdb' | 'nats';
+  /**
+   * Whether the engine keeps per-key delivery order (`AppendInput.keys`, `ReplayTarget.key`). One that
+   * does not refuses an append with a key, so no ordered subscription is ever delivered out of order.
+   */
+  readonly ordering: boolean;
   /** Random id of this log, stamped at creation: the prefix of every `webhook-id`. */
   readonly instanceId: string;
+  /** Notices to and from the other processes sharing this log. */
+  readonly notices: NoticeChannel;
+  /**
+   * The gist id a path segment names, in this engine's form (LMDB: a number; JetStream: a string);
+   * undefined when it cannot be one.
+   */
+  parseGistId(text: string): GistId | undefined;
   readonly events: EventLog;
   readonly gists: GistStore;
   readonly delivery: DeliverySource;

@@ -1,13 +1,17 @@
 /**
- * Chooses and builds the storage engine the config asks for. LMDB, in the data dir, is the default
- * and today's only engine; the contract (contract.ts) is what a second one implements.
+ * Chooses and builds the storage engine the config asks for: LMDB in the data dir (the default), or
+ * a NATS JetStream cluster (`server.log: nats://…`). Both implement the contract (contract.ts).
  */
 import type { Clock } from '../types.js';
 import type { LogEngine } from './contract.js';
 import { LmdbEngine, backupLmdb } from './lmdb/index.js';
+import { NatsEngine } from './nats/index.js';
+import type { LogChoice } from '../config/load.js';
 
 /** Where and how the log is kept, as `server.*` in amebo.yaml gives it. */
 export interface EngineSettings {
+  /** LMDB (in `data`) or a NATS JetStream cluster. */
+  readonly log: LogChoice;
   /** The LMDB data dir. */
   readonly data: string;
   readonly durability: 'commit' | 'fsync';
@@ -15,6 +19,7 @@ export interface EngineSettings {
 }
 
 export function createEngine(settings: EngineSettings, clock: Clock): LogEngine {
+  if (settings.log.engine === 'nats') return new NatsEngine({ settings: settings.log, clock });
   return new LmdbEngine({ dataDir: settings.data, durability: settings.durability, mapSizeBytes: settings.map_size_bytes, clock });
 }
 

@@ -42,7 +42,7 @@ describe('openStream', () => {
   it('reconnects after the daemon drops it and resumes with Last-Event-ID, losing and repeating nothing', async () => {
     server = await startSseServer();
     http = new HttpClient({ url: server.url });
-    const ids: number[] = [];
+    const ids: Array<number | string> = [];
     const states: string[] = [];
     handle = openStream(http, {
       backoffInitialMs: 20,

@@ -151,3 +151,28 @@ actions:
     expect(r.config.actions[0]!.validator.validate(['x', 'y'])).not.toBeNull();
   });
 });
+
+describe('routing keys and the storage engine', () => {
+  const config = (server: string, extra: string) => `${server}
+applications:
+  shop: { address: "http://127.0.0.1:9", secret: shop-secret-123 }
+actions:
+  order.placed: { application: shop, schemata: { type: object, properties: { account: { type: string } } } }
+subscriptions:
+  ledger:
+    application: shop
+    action: order.placed
+    handler: /hook
+${extra}`;
+
+  it('refuses ordering on the NATS JetStream engine with its path, and takes the other keys', async () => {
+    const nats = 'server:\n  log: nats://127.0.0.1:4222\n';
+    const refused = await load(config(nats, '    ordering: { key: /account }\n'));
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.errors).toEqual(['subscriptions.ledger.ordering: per-key ordering is not available with server.log: nats (JetStream) yet; remove it, or keep the log in LMDB']);
+    const others = await load(config(nats, '    filter: { account: acme }\n    paused: true\n    rate_limit: 5/s\n    circuit: { failures: 3, cooldown: 10s }\n    headers: { X-Tenant: acme }\n'));
+    expect(others.ok).toBe(true);
+    const lmdb = await load(config('', '    ordering: { key: /account }\n'));
+    expect(lmdb.ok).toBe(true);
+  });
+});

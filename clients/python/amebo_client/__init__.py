@@ -120,7 +120,7 @@ def replay(
     return default_client().replay(from_date, to_date, action=action, subscription=subscription, event=event, failed=failed, dry_run=dry_run)
 
 
-def replay_gist(gist_id: int) -> dict:
+def replay_gist(gist_id: Union[int, str]) -> dict:
     """``AmeboClient.replay_gist`` on the default client."""
     return default_client().replay_gist(gist_id)
 

@@ -263,9 +263,10 @@ class AmeboClient:
         """``GET /v1/subscriptions/:id``, with ``paused``, ``paused_by`` and ``circuit``."""
         return self._data("GET", f"/v1/subscriptions/{urllib.parse.quote(subscription, safe='')}")
 
-    def replay_gist(self, gist_id: int) -> dict:
-        """Delivers one gist again now; returns the gist."""
-        return self._data("POST", f"/v1/gists/{int(gist_id)}/replay")
+    def replay_gist(self, gist_id: Union[int, str]) -> dict:
+        """Delivers one gist again now; returns the gist. Gist ids are opaque: numbers on the LMDB
+        engine, strings such as ``"42.welcome-emails"`` on NATS JetStream; pass one back as received."""
+        return self._data("POST", f"/v1/gists/{urllib.parse.quote(str(gist_id), safe='')}/replay")
 
     def health(self) -> dict:
         """``GET /health``: ``status``, the config in force and its last reload error, backlog."""

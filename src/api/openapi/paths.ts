@@ -51,6 +51,8 @@ const PAGE = [
   query('per_page', 'Items per page.', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
 ];
 const ID = { type: 'integer', minimum: 1 };
+/** Gist ids are opaque: numbers on LMDB, strings on NATS JetStream. */
+const GIST_ID = { type: 'string', minLength: 1 };
 
 function requestBody(name: string, required = true): JsonSchema {
   return { required, content: json(schema(name)) };
@@ -259,13 +261,13 @@ export const paths: Record<string, Record<string, JsonSchema>> = {
     },
   }),
   '/v1/gists/{id}': tagged('gists', {
-    get: { operationId: 'getGist', summary: 'Get a gist with every attempt', parameters: [param('id', 'The gist id.', ID)], responses: answers({ '200': dataOf('Gist', 'The gist.') }, [401, 404]) },
+    get: { operationId: 'getGist', summary: 'Get a gist with every attempt', parameters: [param('id', 'The gist id (opaque: a number on LMDB, a string on NATS).', GIST_ID)], responses: answers({ '200': dataOf('Gist', 'The gist.') }, [401, 404]) },
   }),
   '/v1/gists/{id}/replay': tagged('gists', {
     post: {
       operationId: 'replayGist',
       summary: 'Deliver a gist again now',
-      parameters: [param('id', 'The gist id.', ID)],
+      parameters: [param('id', 'The gist id (opaque: a number on LMDB, a string on NATS).', GIST_ID)],
       requestBody: requestBody('Credentials', false),
       responses: answers({ '202': dataOf('Gist', 'Queued.') }, [401, 404, 409]),
     },
@@ -274,7 +276,7 @@ export const paths: Record<string, Record<string, JsonSchema>> = {
     post: {
       operationId: 'regist',
       summary: 'Deliver a gist again now (the path Amebo\'s client calls)',
-      parameters: [param('id', 'The gist id.', ID)],
+      parameters: [param('id', 'The gist id (opaque: a number on LMDB, a string on NATS).', GIST_ID)],
       requestBody: requestBody('Credentials', false),
       responses: answers({ '202': dataOf('Gist', 'Queued.') }, [401, 404, 409]),
     },

@@ -331,7 +331,7 @@ const responses: Readonly<Record<string, JsonSchema>> = {
   ),
   Gist: shape(
     {
-      id: INT,
+      id: { type: ['integer', 'string'], description: 'Opaque: a number on the LMDB engine, `<event id>.<subscription>` on NATS JetStream. Stable for every attempt.' },
       event_id: INT,
       action: STR,
       subscription: STR,
@@ -418,6 +418,15 @@ const responses: Readonly<Record<string, JsonSchema>> = {
           data: STR,
           durability: { enum: ['commit', 'fsync'] },
           backlog_by_subscription: { type: 'object', additionalProperties: INT },
+          servers: { type: 'array', items: STR, description: 'NATS: the servers of the cluster this instance knows of.' },
+          connected: {
+            type: ['object', 'null'],
+            description: 'NATS: the server this instance is connected to now (null while it reconnects).',
+            properties: { server: STR, version: STR, cluster: { type: ['string', 'null'] } },
+          },
+          prefix: { ...STR, description: 'NATS: the prefix of the streams, consumers and bucket (server.nats.prefix).' },
+          replicas: { ...INT, description: 'NATS: copies of every stream; a 201 waits for a majority.' },
+          objects_revision: { ...INT, description: 'NATS: the revision of the API objects this instance has applied (equal on every instance once they agree).' },
         },
       },
       storage: { type: 'object', properties: { file_bytes: INT, live_bytes: INT, data: STR, durability: { enum: ['commit', 'fsync'] } } },
@@ -438,7 +447,16 @@ const responses: Readonly<Record<string, JsonSchema>> = {
       events: INT,
     },
   },
-  PageMeta: shape({ total: INT, page: { type: 'integer', minimum: 1 }, per_page: { type: 'integer', minimum: 1, maximum: 1000 } }, 'Where a page sits.'),
+  PageMeta: shape(
+    {
+      total: INT,
+      page: { type: 'integer', minimum: 1 },
+      per_page: { type: 'integer', minimum: 1, maximum: 1000 },
+      exact: { type: 'boolean', description: 'Present and false when `total` is a lower bound: the NATS engine stopped counting at its scan limit.' },
+    },
+    'Where a page sits.',
+    ['exact'],
+  ),
 };
 
 /** Every schema of `components.schemas`. The error schemas come from the registry (document.ts). */

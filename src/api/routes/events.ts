@@ -41,7 +41,7 @@ export function eventRoutes(router: Router): void {
     const { page, per_page } = pageOf(url);
     const order = url.searchParams.get('order');
     if (order !== null && order !== 'asc' && order !== 'desc') throw amebo('AMEBO_ERR_VALIDATION', 'order must be asc or desc', { field: 'order' });
-    const { items, total } = await core.listEvents(
+    const { items, total, exact } = await core.listEvents(
       principal,
       {
         action: url.searchParams.get('action') || undefined,
@@ -51,7 +51,7 @@ export function eventRoutes(router: Router): void {
       },
       { page, per_page },
     );
-    return { status: 200, raw: `{"data":[${items.map(eventJson).join(',')}],"meta":{"total":${total},"page":${page},"per_page":${per_page}}}` };
+    return { status: 200, raw: `{"data":[${items.map(eventJson).join(',')}],"meta":{"total":${total},"page":${page},"per_page":${per_page}${exact === false ? ',"exact":false' : ''}}}` };
   });
 
   router.on('GET', '/v1/events/:id', async ({ core, params, principal }): Promise<Reply> => {

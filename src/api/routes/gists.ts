@@ -1,7 +1,7 @@
 /** /v1/gists and /v1/replays */
 import type { Router } from '../router.js';
 import { data, list, type Ctx } from '../http.js';
-import { idParam, pageOf, timeParam } from '../params.js';
+import { gistParam, pageOf, timeParam } from '../params.js';
 import { presentGist } from '../present.js';
 import { amebo } from '../../errors.js';
 import type { GistState } from '../../types.js';
@@ -10,7 +10,7 @@ import type { ReplayInput } from '../../client/types.js';
 const STATES = new Set(['pending', 'delivered', 'failed', 'dead']);
 
 async function replayOne({ core, params, principal }: Ctx) {
-  return data(presentGist(await core.replayGist(principal, idParam(params['id'], 'gist'))), 202);
+  return data(presentGist(await core.replayGist(principal, gistParam(core, params['id']))), 202);
 }
 
 export function gistRoutes(router: Router): void {
@@ -20,7 +20,7 @@ export function gistRoutes(router: Router): void {
     if (state !== undefined && !STATES.has(state)) throw amebo('AMEBO_ERR_VALIDATION', 'state must be pending, delivered, failed or dead', { field: 'state' });
     const event = url.searchParams.get('event');
     if (event !== null && !/^\d{1,15}$/.test(event)) throw amebo('AMEBO_ERR_VALIDATION', 'event must be an event id', { field: 'event' });
-    const { items, total } = await core.listGists(
+    const { items, total, exact } = await core.listGists(
       principal,
       {
         subscription: url.searchParams.get('subscription') || undefined,
@@ -29,11 +29,11 @@ export function gistRoutes(router: Router): void {
       },
       { page, per_page },
     );
-    return list(items.map(presentGist), total, page, per_page);
+    return list(items.map(presentGist), total, page, per_page, exact !== false);
   });
 
   router.on('GET', '/v1/gists/:id', async ({ core, params, principal }) => {
-    const id = idParam(params['id'], 'gist');
+    const id = gistParam(core, params['id']);
     const gist = await core.getGist(principal, id);
     if (!gist) throw amebo('AMEBO_ERR_NOT_FOUND', `no gist with id ${id}`);
     return data(presentGist(gist));

@@ -25,8 +25,9 @@ export default async function check(opts: CheckOptions): Promise<number> {
   for (const w of result.warnings) stderr.write(`warning: ${w}\n`);
   const c = result.config;
   const counts = `${c.applications.length} applications, ${c.actions.length} actions, ${c.subscriptions.length} subscriptions`;
+  const log = c.server.log.engine === 'nats' ? `log on NATS JetStream at ${c.server.log.servers.join(',')}, prefix ${c.server.log.prefix}` : `log in LMDB at ${c.server.data}`;
   if (!opts.diff) {
-    await out(`${opts.config}: ok (${counts})\n`);
+    await out(`${opts.config}: ok (${counts}); ${log}\n`);
     return 0;
   }
 

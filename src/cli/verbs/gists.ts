@@ -34,7 +34,7 @@ export default async function gists(opts: GistsOptions): Promise<number> {
 }
 
 /** Runs `amebo gists show ID`: the gist and every attempt. */
-export async function show(gistId: number, opts: ClientOptions): Promise<number> {
+export async function show(gistId: string, opts: ClientOptions): Promise<number> {
   return withClient(opts, async (client) => {
     const gist = await client.getGist(gistId);
     return printOne(gist, opts.json, gistDetail);

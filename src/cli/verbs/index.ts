@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { clientVerb, resolveClientOptions, type ClientOptions } from '../client-options.js';
-import { durationArg, intArg, timeArg } from './shared.js';
+import { durationArg, gistArg, intArg, timeArg } from './shared.js';
 
 /** Adds one client verb to the program; `setCode` receives the verb's exit code. */
 export type VerbRegistration = (program: Command, setCode: (code: number) => void) => void;
@@ -76,7 +76,7 @@ const replay: VerbRegistration = (program, setCode) => {
       .option('--failed', 'only gists that are dead or failed')
       .option('--dry-run', 'only count what would be replayed')
       .option('--follow', 'wait for the replay to finish, printing progress')
-      .option('--gist <id>', 'replay this one gist now (POST /v1/gists/:id/replay)', intArg(1))
+      .option('--gist <id>', 'replay this one gist now (POST /v1/gists/:id/replay); ids are opaque', gistArg)
       .addOption(new Option('--interval <duration>', 'how often --follow polls').argParser(durationArg).default(500).hideHelp()),
   )
     .addHelpText(
@@ -130,10 +130,10 @@ const gists: VerbRegistration = (program, setCode) => {
       examples('amebo gists --state dead --subscription welcome-emails', 'amebo gists --event 42', 'amebo gists show 7', 'amebo gists replay 7'),
     )
     .action(lazy(() => import('./gists.js'), setCode));
-  subcommand(cmd, 'show').description('print a gist with every attempt').argument('<id>', 'gist id', intArg(1))
+  subcommand(cmd, 'show').description('print a gist with every attempt').argument('<id>', 'gist id (a number on LMDB, a string on NATS)', gistArg)
     .addHelpText('after', examples('amebo gists show 7', 'amebo gists show 7 --json | jq .attempts'))
     .action(lazy(() => import('./gists.js'), setCode, 'show'));
-  subcommand(cmd, 'replay').description('deliver a gist again now').argument('<id>', 'gist id', intArg(1))
+  subcommand(cmd, 'replay').description('deliver a gist again now').argument('<id>', 'gist id (a number on LMDB, a string on NATS)', gistArg)
     .addHelpText('after', examples('amebo gists replay 7'))
     .action(lazy(() => import('./gists.js'), setCode, 'replay'));
 };

@@ -22,7 +22,7 @@ export interface ReplayOptions extends ClientOptions {
   failed?: boolean | undefined;
   dryRun?: boolean | undefined;
   follow?: boolean | undefined;
-  gist?: number | undefined;
+  gist?: string | undefined;
   /** Poll interval of `--follow`, in ms. */
   interval: number;
 }
@@ -107,7 +107,7 @@ export default async function replay(opts: ReplayOptions): Promise<number> {
 }
 
 /** Replays one gist now: `amebo replay --gist ID` and `amebo gists replay ID`. */
-export async function replayGist(gistId: number, opts: ClientOptions): Promise<number> {
+export async function replayGist(gistId: string, opts: ClientOptions): Promise<number> {
   return withClient(opts, async (client) => {
     const gist = await client.replayGist(gistId);
     if (opts.json) printJson(gist);

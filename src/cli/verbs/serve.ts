@@ -9,12 +9,13 @@ interface ServeOptions {
   config: string;
   data?: string;
   listen?: string;
+  log?: string;
 }
 
 export default async function serve(opts: ServeOptions, cmd: Command): Promise<number> {
   // The default amebo.yaml may be absent (API-only use, as in Amebo's own examples); a named file may not.
   const explicit = cmd.getOptionValueSource('config') !== 'default';
-  const core = await createAmebo({ configFile: opts.config, configOptional: !explicit, listen: opts.listen, data: opts.data });
+  const core = await createAmebo({ configFile: opts.config, configOptional: !explicit, listen: opts.listen, data: opts.data, log: opts.log });
   const http = createHttpServer(core);
   let address: { url: string };
   try {

@@ -43,6 +43,13 @@ export function intArg(min: number): (value: string) => number {
   };
 }
 
+/** A gist id as typed: opaque (a number on LMDB, `<event>.<subscription>` on NATS), never empty. */
+export function gistArg(value: string): string {
+  const id = value.trim();
+  if (id === '' || /[\s/?#]/.test(id)) throw new InvalidArgumentError('expected a gist id as amebo shows it (7, or 42.welcome-emails)');
+  return id;
+}
+
 /** Parses `--from`/`--to`: ISO 8601, or a duration meaning that long ago. */
 export function timeArg(value: string): string {
   const iso = parseTimeArg(value);

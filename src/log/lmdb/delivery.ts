@@ -16,7 +16,7 @@ import type { Clock } from '../../types.js';
 import { sleep } from '../../types.js';
 import type { DeliverySource, Lease, LeaseOptions } from '../contract.js';
 import type { DueKey, Env } from './env.js';
-import { toGist, toStoredEvent } from './rows.js';
+import { lmdbGistId, toGist, toStoredEvent } from './rows.js';
 
 interface Held {
   /** Null once released: the gist is held back until `expires` but nobody may record with it. */
@@ -149,7 +149,7 @@ export class LmdbDeliverySource implements DeliverySource {
   }
 
   release(lease: Lease, retryInMs: number): void {
-    this.leases.drop(lease.gist.id, retryInMs);
+    this.leases.drop(lmdbGistId(lease.gist.id), retryInMs);
   }
 
   #take(subscription: string, max: number, now: number, leaseMs: number): Lease[] {

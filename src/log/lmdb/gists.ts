@@ -3,7 +3,7 @@
  * transaction, so it always starts from the latest row, and it moves the gist's entry in the delivery
  * queue (`due`), its open entry and its subscription's count in the same transaction.
  */
-import type { Attempt } from '../../types.js';
+import type { Attempt, GistId } from '../../types.js';
 import { amebo } from '../../errors.js';
 import { outcomeOf, type AttemptRecord, type Gist, type GistFilter, type GistStore, type Lease, type Listing, type Page, type ReplayTarget, type Transition } from '../contract.js';
 import type { Committer } from './committer.js';
@@ -11,7 +11,7 @@ import type { Env } from './env.js';
 import type { IdSource } from './ids.js';
 import type { LeaseTable } from './delivery.js';
 import type { LmdbEventLog } from './events.js';
-import { laneOf, toAttempt, toGist, type GistRow } from './rows.js';
+import { laneOf, lmdbGistId, toAttempt, toGist, type GistRow } from './rows.js';
 import type { BacklogCounts } from './backlog.js';
 import { isHead, join, leave, ordered, settle } from './ordering.js';
 
@@ -31,12 +31,13 @@ export class LmdbGistStore implements GistStore {
     private readonly backlog: BacklogCounts,
   ) {}
 
-  async get(id: number): Promise<Gist | undefined> {
-    const row = this.env.gists.get(id);
+  async get(gistId: GistId): Promise<Gist | undefined> {
+    const row = this.env.gists.get(lmdbGistId(gistId));
     return row ? toGist(row) : undefined;
   }
 
-  async attempts(id: number): Promise<Attempt[]> {
+  async attempts(gistId: GistId): Promise<Attempt[]> {
+    const id = lmdbGistId(gistId);
     const out: Attempt[] = [];
     for (const { key, value } of this.env.attempts.getRange({ start: [id, 0], end: [id, MAX_ID] })) out.push(toAttempt(id, key[1], value));
     return out;
@@ -72,7 +73,7 @@ export class LmdbGistStore implements GistStore {
 
   async record(lease: Lease, attempt: AttemptRecord, next: Transition): Promise<Gist> {
     const { env } = this;
-    const id = lease.gist.id;
+    const id = lmdbGistId(lease.gist.id);
     const result = await this.committer.commit(() => {
       const row = env.gists.get(id);
       // Refused without aborting the shared transaction: another holder (or a replay) moved the gist on.
@@ -128,7 +129,7 @@ export class LmdbGistStore implements GistStore {
     const rows = await this.committer.commit(() => {
       const out: GistRow[] = [];
       for (const t of targets) {
-        const row = 'gist' in t ? this.#reset(t.gist, now) : this.#create(t.event, t.subscription, now, t.key ?? null);
+        const row = 'gist' in t ? this.#reset(lmdbGistId(t.gist), now) : this.#create(t.event, t.subscription, now, t.key ?? null);
         if (row) {
           out.push(row);
           touched.add(row.subscription);

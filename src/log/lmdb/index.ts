@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../../types.js';
 import { amebo } from '../../errors.js';
-import type { LogEngine, LogStats, PruneResult, RetentionPolicy } from '../contract.js';
+import type { GistId, LogEngine, LogStats, NoticeChannel, PruneResult, RetentionPolicy } from '../contract.js';
 import { openEnv, type Env } from './env.js';
 import { Committer } from './committer.js';
 import { IdSource } from './ids.js';
@@ -37,8 +37,13 @@ interface Parts {
 
 const STRUCTURES = Symbol.for('structures');
 
+/** One daemon per data dir: there is nobody to tell, and nobody tells this one anything. */
+const NO_NOTICES: NoticeChannel = { shared: false, publish: () => undefined, subscribe: () => () => undefined };
+
 export class LmdbEngine implements LogEngine {
   readonly kind = 'lmdb' as const;
+  readonly ordering = true;
+  readonly notices = NO_NOTICES;
   #parts: Parts | null = null;
   #closed: Promise<void> | null = null;
   #syncTimer: NodeJS.Timeout | null = null;
@@ -65,6 +70,10 @@ export class LmdbEngine implements LogEngine {
   get objects(): LmdbObjectStore {
     return this.#p.objects;
   }
+  parseGistId(text: string): GistId | undefined {
+    return /^\d{1,15}$/.test(text) && Number(text) >= 1 ? Number(text) : undefined;
+  }
+
   /** The data dir (for /health). */
   get dataDir(): string {
     return this.options.dataDir;

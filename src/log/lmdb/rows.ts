@@ -1,5 +1,5 @@
 /** The rows LMDB stores, and their conversion to the contract's types. Nothing outside `lmdb/` sees them. */
-import type { Attempt, Outcome, StoredEvent } from '../../types.js';
+import type { Attempt, GistId, Outcome, StoredEvent } from '../../types.js';
 import type { Gist } from '../contract.js';
 
 export interface EventRow {
@@ -95,4 +95,9 @@ export function toAttempt(gistId: number, n: number, row: AttemptRow): Attempt {
 /** The lane of the due queue a gist waits in: first attempts (0) before retries (1). */
 export function laneOf(state: GistRow['state']): number {
   return state === 'failed' ? 1 : 0;
+}
+
+/** LMDB's gist ids are numbers; an id in any other form names no gist here. */
+export function lmdbGistId(id: GistId): number {
+  return typeof id === 'number' ? id : /^\d{1,15}$/.test(id) ? Number(id) : 0;
 }

@@ -3,20 +3,20 @@
  * functions that report through `dispatch`, so the hooks stay thin.
  */
 import { isAmeboError } from '../../errors.js';
-import type { WireGist } from '../../client/types.js';
+import type { WireGist, WireGistId } from '../../client/types.js';
 import type { TailAction } from './tail-state.js';
 
 /** The part of the client the TUI calls. */
 export interface TailClient {
-  getGist(gistId: number, signal?: AbortSignal): Promise<WireGist>;
-  replayGist(gistId: number): Promise<WireGist>;
+  getGist(gistId: WireGistId, signal?: AbortSignal): Promise<WireGist>;
+  replayGist(gistId: WireGistId): Promise<WireGist>;
 }
 
 const messageOf = (err: unknown): string =>
   isAmeboError(err) || err instanceof Error ? (err as Error).message : String(err);
 
 /** Opens the attempts view of a gist and loads it (`GET /v1/gists/:id`). */
-export async function openDetail(client: TailClient, gistId: number, dispatch: (a: TailAction) => void): Promise<void> {
+export async function openDetail(client: TailClient, gistId: WireGistId, dispatch: (a: TailAction) => void): Promise<void> {
   dispatch({ type: 'detail-open', gistId });
   try {
     dispatch({ type: 'detail-loaded', gist: await client.getGist(gistId) });
@@ -31,7 +31,7 @@ export async function openDetail(client: TailClient, gistId: number, dispatch: (
  */
 export async function replay(
   client: TailClient,
-  gistId: number,
+  gistId: WireGistId,
   dispatch: (a: TailAction) => void,
   detailOpen: boolean,
 ): Promise<void> {

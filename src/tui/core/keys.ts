@@ -2,6 +2,7 @@
  * What each key does in `amebo tail`, as a pure function from the state and the key to an intent.
  * The input hook only carries the intent out.
  */
+import type { WireGistId } from '../../client/types.js';
 import { selectedRow, type TailAction, type TailState } from './tail-state.js';
 
 /** The parts of a key press that matter here (a subset of Ink's `Key`). */
@@ -23,8 +24,8 @@ export interface KeyPress {
 export type TailIntent =
   | { readonly kind: 'none' }
   | { readonly kind: 'dispatch'; readonly action: TailAction }
-  | { readonly kind: 'open-detail'; readonly gistId: number }
-  | { readonly kind: 'replay'; readonly gistId: number }
+  | { readonly kind: 'open-detail'; readonly gistId: WireGistId }
+  | { readonly kind: 'replay'; readonly gistId: WireGistId }
   | { readonly kind: 'quit' };
 
 const none: TailIntent = { kind: 'none' };

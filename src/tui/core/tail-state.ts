@@ -3,7 +3,7 @@
  * feed it stream batches and key intents, and the components only read it.
  */
 import type { DeliveryMessage, StreamMessage, StreamStatus } from '../../client/stream.js';
-import type { StreamStats, WireGist } from '../../client/types.js';
+import type { StreamStats, WireGist, WireGistId } from '../../client/types.js';
 import type { BusMessage, GistState } from '../../types.js';
 import type { AmeboError } from '../../errors.js';
 
@@ -14,9 +14,9 @@ export interface TailRow extends Omit<Extract<BusMessage, { type: 'delivery' }>,
 
 /** The gist shown in the attempts view. */
 export type DetailView =
-  | { readonly gistId: number; readonly phase: 'loading' }
-  | { readonly gistId: number; readonly phase: 'ready'; readonly gist: WireGist }
-  | { readonly gistId: number; readonly phase: 'error'; readonly message: string };
+  | { readonly gistId: WireGistId; readonly phase: 'loading' }
+  | { readonly gistId: WireGistId; readonly phase: 'ready'; readonly gist: WireGist }
+  | { readonly gistId: WireGistId; readonly phase: 'error'; readonly message: string };
 
 /** A one-line message in the footer. */
 export interface Notice {
@@ -67,9 +67,9 @@ export type TailAction =
   | { readonly type: 'filter-cancel' }
   | { readonly type: 'move'; readonly delta: number }
   | { readonly type: 'select-none' }
-  | { readonly type: 'detail-open'; readonly gistId: number }
+  | { readonly type: 'detail-open'; readonly gistId: WireGistId }
   | { readonly type: 'detail-loaded'; readonly gist: WireGist }
-  | { readonly type: 'detail-failed'; readonly gistId: number; readonly message: string }
+  | { readonly type: 'detail-failed'; readonly gistId: WireGistId; readonly message: string }
   | { readonly type: 'detail-close' }
   | { readonly type: 'notice'; readonly notice: Notice | null };
 
