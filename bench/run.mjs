@@ -80,7 +80,7 @@ ctx.log(`other load on the machine after the bench: ${backgroundAfter} cores${bu
 
 const git = (args) => {
   try {
-    return execFileSync('git', args, { cwd: process.env.BENCH_APP ?? ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', args, { cwd: process.env.BENCH_BUILD ?? process.env.BENCH_APP ?? ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {
     return null;
   }
