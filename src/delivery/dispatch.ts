@@ -308,12 +308,20 @@ export class Dispatcher {
       if (!own) this.deps.notify(GIST_DEAD, about);
     }
     this.deps.bus.publish(deliveryMessage(recorded, res.status, res.durationMs, res.error, replay, at));
+    // The attempt is recorded: from here on nothing may hand the lease back. The circuit's count is
+    // kept in the engine (shared by every instance), and a write of it that fails (a full disk, a KV
+    // bucket electing a leader) costs one count, never the gist.
     let change = null as 'opened' | 'closed' | null;
-    await this.deps.states.update(sub.name, (s) => {
-      const r = after(s.circuit, healthOf(res.status, res.blocked === true), sub.circuit, at);
-      change = r.change;
-      return { ...s, circuit: r.next };
-    });
+    try {
+      await this.deps.states.update(sub.name, (s) => {
+        const r = after(s.circuit, healthOf(res.status, res.blocked === true), sub.circuit, at);
+        change = r.change;
+        return { ...s, circuit: r.next };
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err, subscription: sub.name }, 'could not update the circuit breaker after an attempt; the attempt is recorded');
+      return;
+    }
     if (change !== null) {
       this.deps.logger.warn({ subscription: sub.name, status: res.status, error: res.error }, `circuit ${change}`);
       if (!own) this.deps.notify(change === 'opened' ? CIRCUIT_OPENED : CIRCUIT_CLOSED, about);

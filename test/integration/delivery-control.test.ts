@@ -3,7 +3,8 @@
  * circuit breaker opening, probing and closing, with amebo's own events; the rate limit; the age of a
  * subscription's oldest undelivered gist. The receivers are real; only time is the test's.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DeliveryStates } from '../../src/delivery/states.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startReceiver, type Receiver, type ReceiverHandler } from '../helpers/receiver.js';
 import { cleanupTmp } from '../helpers/tmp.js';
@@ -154,6 +155,34 @@ alerts:
     }
     await eventually(async () => expect((await daemon!.request('GET', '/v1/gists?subscription=api')).body.data[0].state).toBe('dead'));
     expect((await subscription(daemon, 'api')).circuit.state).toBe('off');
+  });
+  it('a circuit count that cannot be written after an attempt costs that count, never the recorded attempt', async () => {
+    // The attempt is in the log before the circuit is counted; a failed count (a full disk, a KV bucket
+    // electing a leader) must not hand back a lease whose outcome is already recorded.
+    const api = await receiver(() => ({ status: 503 }));
+    const clock = new FakeClock(Date.now());
+    const update = vi.spyOn(DeliveryStates.prototype, 'update').mockRejectedValueOnce(new Error('MDB_MAP_FULL: the disk is full'));
+    try {
+      daemon = await startDaemon({ clock, yaml: config(`api: { application: sink, action: order.placed, handler: ${api.url}/in, circuit: { failures: 3, cooldown: 30s } }\n`) });
+      await daemon.request('POST', '/v1/events', { action: 'order.placed', payload: { n: 1 } });
+      await api.waitFor(1);
+      await eventually(() => expect(update).toHaveBeenCalledTimes(1));
+      const gist = await eventually(async () => {
+        const g = (await daemon!.request('GET', '/v1/gists?subscription=api')).body.data[0];
+        expect(g.attempts).toHaveLength(1);
+        return g;
+      });
+      expect(gist).toMatchObject({ state: 'failed' });
+      expect(daemon.logs.some((l) => l['msg'] === 'could not update the circuit breaker after an attempt; the attempt is recorded')).toBe(true);
+      expect(daemon.logs.some((l) => String(l['msg']).startsWith('could not record a delivery attempt'))).toBe(false);
+      // The retry goes out on its schedule as attempt 2 (not attempt 1 again), and is counted.
+      await clock.advance(1_000);
+      const [, second] = await api.waitFor(2);
+      expect(second!.json['delivery_attempt']).toBe(2);
+      await eventually(async () => expect((await subscription(daemon!, 'api')).circuit.failures).toBe(1));
+    } finally {
+      update.mockRestore();
+    }
   });
 });
 
