@@ -79,7 +79,11 @@ interface Loop {
   /** HTTP attempts of this subscription in flight. */
   inflight: number;
   readonly done: Promise<void>;
-  /** Aborted when the subscription's state or config changes, to end a wait early. */
+  /**
+   * Aborted when the subscription's state or config changes, or the loop stops, to end a wait early;
+   * a fresh one follows each poke. (One controller rather than an `AbortSignal.any` on every turn of
+   * the loop, each of which registers a weak dependent on both of its sources.)
+   */
   poke: AbortController;
   /** The subscription's rate limit, when it has one (rebuilt when the limit changes). */
   bucket: { readonly limit: RateLimit; readonly tokens: TokenBucket } | null;
@@ -116,8 +120,14 @@ export class Dispatcher {
     const loop = this.#loops.get(name);
     if (!loop) return;
     const old = loop.poke;
-    loop.poke = new AbortController();
+    if (!loop.controller.signal.aborted) loop.poke = new AbortController();
     old.abort();
+  }
+
+  /** Stops a loop: its current wait ends at once. */
+  #stop(loop: Loop): void {
+    loop.controller.abort();
+    loop.poke.abort();
   }
 
   /** HTTP attempts in flight (a slot is freed as soon as the answer arrives). */
@@ -134,7 +144,7 @@ export class Dispatcher {
     if (this.#closing) return;
     this.#closing = true;
     this.#unsubscribe?.();
-    for (const loop of this.#loops.values()) loop.controller.abort();
+    for (const loop of this.#loops.values()) this.#stop(loop);
     await Promise.allSettled([...this.#loops.values()].map((l) => l.done));
     if (this.#running.size === 0) return;
     const drained = Promise.allSettled([...this.#running]).then(() => 'drained' as const);
@@ -152,7 +162,7 @@ export class Dispatcher {
   #sync(): void {
     if (this.#closing) return;
     const subs = this.deps.registry.snapshot.subscriptions;
-    for (const [name, loop] of this.#loops) if (!subs.has(name)) loop.controller.abort();
+    for (const [name, loop] of this.#loops) if (!subs.has(name)) this.#stop(loop);
     for (const name of subs.keys()) {
       if (this.#loops.has(name)) {
         this.#poke(name);
@@ -174,7 +184,7 @@ export class Dispatcher {
     while (!signal.aborted) {
       const sub = registry.snapshot.subscriptions.get(name);
       if (!sub) return;
-      const wait = AbortSignal.any([signal, loop.poke.signal]);
+      const wait = loop.poke.signal;
       const state = states.get(name);
       // Paused: gists keep coming, nothing goes out and no retry is used up, until a resume pokes us.
       if (sub.paused || state.paused) {

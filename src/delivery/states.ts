@@ -18,6 +18,14 @@ export interface DeliveryState {
 const INITIAL: DeliveryState = Object.freeze({ paused: false, circuit: CLOSED });
 const ATTEMPTS = 8;
 
+/** Whether two states are equal (called after every attempt: a field compare, not two JSON strings). */
+function same(a: DeliveryState, b: DeliveryState): boolean {
+  if (a === b) return true;
+  const x = a.circuit;
+  const y = b.circuit;
+  return a.paused === b.paused && x.state === y.state && x.failures === y.failures && (x.state === 'closed' || y.state === 'closed' || x.opened_at === y.opened_at);
+}
+
 export class DeliveryStates {
   readonly #states = new Map<string, { state: DeliveryState; revision: number }>();
   readonly #listeners = new Set<(subscription: string) => void>();
@@ -60,7 +68,7 @@ export class DeliveryStates {
       const held = this.#states.get(subscription);
       const current = held?.state ?? INITIAL;
       const next = change(current);
-      if (JSON.stringify(next) === JSON.stringify(current)) return current;
+      if (same(next, current)) return current;
       try {
         await this.objects.put('state', subscription, next, held?.revision ?? null);
         return next;

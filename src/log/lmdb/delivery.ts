@@ -12,7 +12,7 @@
  * expires after `lease_ms`; the gist is then handed out again with a new token, and a late `record`
  * with the old token is refused.
  */
-import type { Clock } from '../../types.js';
+import type { Clock, StoredEvent } from '../../types.js';
 import { sleep } from '../../types.js';
 import type { DeliverySource, Lease, LeaseOptions } from '../contract.js';
 import type { DueKey, Env } from './env.js';
@@ -121,10 +121,17 @@ export class LeaseTable {
 }
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** Events leased recently, kept decoded: an event with k subscriptions is leased k times, close together. */
+const RECENT_EVENTS = 512;
 
 export class LmdbDeliverySource implements DeliverySource {
   /** Per subscription: which window goes first, rotating so that none starves with few slots. */
   readonly #turn = new Map<string, number>();
+  /**
+   * Decoded events by id, oldest first, at most RECENT_EVENTS. Events never change once written, and
+   * retention never prunes one with an open gist, so a hit is always the row in the log.
+   */
+  readonly #recent = new Map<number, StoredEvent>();
 
   constructor(
     private readonly env: Env,
@@ -183,12 +190,23 @@ export class LmdbDeliverySource implements DeliverySource {
     for (const [, , , id] of order) {
       const row = this.env.gists.get(id);
       if (!row || (row.state !== 'pending' && row.state !== 'failed')) continue;
-      const event = this.env.events.get(row.event_id);
+      const event = this.#event(row.event_id);
       if (!event) continue;
       const { token, expires } = this.leases.take(id, subscription, leaseMs);
-      out.push({ gist: toGist(row), event: toStoredEvent(event), token, expires_at: expires });
+      out.push({ gist: toGist(row), event, token, expires_at: expires });
     }
     return out;
+  }
+
+  #event(id: number): StoredEvent | undefined {
+    const hit = this.#recent.get(id);
+    if (hit) return hit;
+    const row = this.env.events.get(id);
+    if (!row) return undefined;
+    const event = toStoredEvent(row);
+    this.#recent.set(id, event);
+    if (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recent.keys().next().value!);
+    return event;
   }
 
   /** Due keys of one lane (due ≤ now) that nobody holds, oldest (or newest) first, at most `limit` read. */
