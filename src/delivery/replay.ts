@@ -166,8 +166,11 @@ export class Replayer {
       return;
     }
 
+    // Only actions someone would receive are read out of the log (the engine skips the rest unyielded).
+    const actions = new Set<string>();
+    for (const [action, takers] of registry.snapshot.byAction) if (takers.some((s) => wanted(s.name))) actions.add(action);
     const events =
-      filter.event !== undefined ? this.#one(filter.event) : engine.events.scan({ action: filter.action, from: filter.from, to: filter.to });
+      filter.event !== undefined ? this.#one(filter.event) : engine.events.scan({ action: filter.action, actions, from: filter.from, to: filter.to });
     for await (const event of events) {
       if (filter.action !== undefined && event.action !== filter.action) continue;
       const takers = (registry.snapshot.byAction.get(event.action) ?? []).filter((s) => wanted(s.name));

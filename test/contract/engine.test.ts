@@ -108,6 +108,10 @@ describe.each(ENGINES)('the storage contract on $name', (under) => {
       expect((await engine.events.list({ actions: new Set(['odd']) }, { page: 1, per_page: 3 })).total).toBe(10);
       expect((await engine.events.list({ from: t(5) + 1, to: t(5) + 500 }, { page: 1, per_page: 5 })).total).toBe(0);
       expect((await collect(engine.events.scan({ from: t(18) }))).map((e) => e.payload_json)).toEqual(['18', '19', '20']);
+      // A scan restricted to a set of actions (a replay reads only what someone would receive).
+      expect((await collect(engine.events.scan({ actions: new Set(['even']), from: t(3), to: t(9) }))).map((e) => e.payload_json)).toEqual(['4', '6', '8']);
+      expect((await collect(engine.events.scan({ actions: new Set(['even']), action: 'odd' }))).length).toBe(0);
+      expect((await collect(engine.events.scan({ actions: new Set(['odd', 'even']), from: t(17) }))).map((e) => e.id)).toEqual([17, 18, 19, 20]);
       expect(await engine.events.get(7)).toMatchObject({ id: 7, action: 'odd', payload_json: '7' });
       expect(await engine.events.get(99)).toBeUndefined();
     });

@@ -104,11 +104,34 @@ export class LmdbEventLog implements EventLog {
   }
 
   async *scan(filter: EventFilter): AsyncGenerator<StoredEvent> {
+    for (const row of this.#rows(filter)) {
+      // Other work gets the thread every YIELD_EVERY rows read, matching or not.
+      if (row === null) await new Promise((resolve) => setImmediate(resolve));
+      else yield toStoredEvent(row);
+    }
+  }
+
+  /**
+   * Event rows matching a filter, in id order (or reverse): one range read of the log, or of an
+   * action's index; null after every YIELD_EVERY rows read.
+   */
+  *#rows(filter: EventFilter): Generator<EventRow | null> {
     let n = 0;
-    for (const id of this.#ids(filter)) {
-      const row = this.env.events.get(id);
-      if (row) yield toStoredEvent(row);
-      if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (filter.action !== undefined) {
+      for (const id of this.#ids(filter)) {
+        const row = this.env.events.get(id);
+        if (row) yield row;
+        if (++n % YIELD_EVERY === 0) yield null;
+      }
+      return;
+    }
+    const range = this.idRange(filter.from, filter.to);
+    if (!range) return;
+    const [first, last] = range;
+    const opts = filter.order === 'desc' ? { start: last, end: first - 1, reverse: true } : { start: first, end: last + 1 };
+    for (const { value } of this.env.events.getRange(opts)) {
+      if (!filter.actions || filter.actions.has(value.action)) yield value;
+      if (++n % YIELD_EVERY === 0) yield null;
     }
   }
 
