@@ -2,7 +2,6 @@
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../types.js';
 import { parseRetryAfter } from './backoff.js';
-import { isIP } from 'node:net';
 import type { NetworkGuard } from './networks.js';
 
 export interface AttemptRequest {
@@ -37,9 +36,7 @@ const DRAIN_BYTES = 64 * 1024;
 export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, clock: Clock, guard?: NetworkGuard): Promise<AttemptResponse> {
   const started = performance.now();
   if (guard) {
-    // IP literals never go through DNS lookup, so the connect-time check cannot see them: check here.
-    const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
-    const reason = isIP(host) ? guard.check(host) : null;
+    const reason = guard.checkUrl(req.url);
     if (reason) return { status: null, durationMs: 0, error: `blocked: ${reason}`, response: null, retryAfterMs: null, blocked: true };
   }
   try {

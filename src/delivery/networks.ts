@@ -16,13 +16,34 @@ function blockList(cidrs: readonly string[]): BlockList {
   return list;
 }
 
+/** Handler URLs whose verdict a guard remembers (a subscription's URL is checked before every attempt). */
+const REMEMBERED_URLS = 4_096;
+
 export class NetworkGuard {
   readonly #allow: BlockList | null;
   readonly #deny: BlockList;
+  /** Verdicts by handler URL: a guard never changes (a config change builds a new one). */
+  readonly #urls = new Map<string, string | null>();
 
   constructor(policy: NetworkPolicy) {
     this.#allow = policy.allow.length > 0 ? blockList(policy.allow) : null;
     this.#deny = blockList(policy.deny);
+  }
+
+  /**
+   * Null when a handler URL may be connected to as far as can be told before connecting, else the
+   * reason it may not. An IP literal never goes through DNS lookup, so the connect-time check cannot
+   * see it: it is judged here. A host name is judged at connect time (`lookup`).
+   */
+  checkUrl(url: string): string | null {
+    let verdict = this.#urls.get(url);
+    if (verdict === undefined) {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      verdict = isIP(host) ? this.check(host) : null;
+      if (this.#urls.size >= REMEMBERED_URLS) this.#urls.clear();
+      this.#urls.set(url, verdict);
+    }
+    return verdict;
   }
 
   /** Null when `address` may be connected to, else the reason it may not. */

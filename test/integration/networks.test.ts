@@ -58,4 +58,15 @@ describe('handler networks', () => {
     expect(guard.check('10.1.2.3')).toBeNull();
     expect(new NetworkGuard({ allow: ['127.0.0.0/8'], deny: [] }).check('127.0.0.1')).toBeNull();
   });
+
+  it('judges a handler URL by its IP literal before connecting, the same way every time', () => {
+    const guard = new NetworkGuard({ allow: [], deny: ['169.254.0.0/16', 'fe80::/10'] });
+    for (let i = 0; i < 2; i++) {
+      expect(guard.checkUrl('http://169.254.169.254/latest/meta-data')).toMatch(/169\.254\.169\.254 is in a denied network/);
+      expect(guard.checkUrl('http://[fe80::1]:8080/hook')).toMatch(/fe80::1 is in a denied network/);
+      expect(guard.checkUrl('http://10.1.2.3/hook')).toBeNull();
+      // A name is judged after DNS resolution, at connect time.
+      expect(guard.checkUrl('http://metadata.internal/hook')).toBeNull();
+    }
+  });
 });
