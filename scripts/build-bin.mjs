@@ -112,7 +112,7 @@ writeFileSync(
   seaConfig,
   JSON.stringify(
     // The same V8 young-generation size as bin/amebo (see the comment there).
-    { main: join(work, 'launcher.cjs'), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--max-semi-space-size=16'], assets },
+    { main: join(work, 'launcher.cjs'), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--max-semi-space-size=4'], assets },
     null,
     2,
   ),
