@@ -12,7 +12,8 @@
  * overlapping sync keeps the file consistent through a power loss.
  */
 import type { RootDatabase } from 'lmdb';
-import { storageError } from './storage-error.js';
+import { isFull, reserveError, storageError } from './storage-error.js';
+import { RESERVE_BYTES, type FreeSpace } from './free-space.js';
 
 interface Pending {
   readonly work: () => unknown;
@@ -34,6 +35,8 @@ export class Committer {
   constructor(
     private readonly root: RootDatabase,
     private readonly durability: 'commit' | 'fsync',
+    /** When given, work is refused (507) while the file system is below amebo's reserve. */
+    private readonly space?: FreeSpace,
   ) {}
 
   /** Adds work to the start and end of every transaction (counters kept per transaction, say). */
@@ -60,6 +63,7 @@ export class Committer {
    * work queued before it.
    */
   commit<T>(work: () => T): Promise<T> {
+    if (this.space?.low) return Promise.reject(reserveError(this.space.available, RESERVE_BYTES));
     if (this.durability === 'fsync') return this.#commitFlushed(work);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
@@ -92,9 +96,17 @@ export class Committer {
           for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.work();
         }),
       );
-    } catch {
+    } catch (err) {
+      // A full disk fails every piece alike: reject them all at once rather than run each into it
+      // again (a write failing with ENOSPC is where lmdb-js can corrupt its memory; free-space.ts).
+      if (isFull(err)) {
+        void storageError(err).then((e) => {
+          for (const p of batch) p.reject(e);
+        });
+        return;
+      }
       // One failing piece of work aborts the whole transaction: run each on its own, so only the
-      // failing one (or all of them, when the disk is full) is rejected.
+      // failing one is rejected.
       for (const p of batch) this.#alone(p);
       return;
     }

@@ -7,6 +7,7 @@ import type { Clock } from '../../types.js';
 import { amebo } from '../../errors.js';
 import type { GistId, LogEngine, LogStats, NoticeChannel, PruneResult, RetentionPolicy } from '../contract.js';
 import { openEnv, type Env } from './env.js';
+import { FreeSpace } from './free-space.js';
 import { Committer } from './committer.js';
 import { IdSource } from './ids.js';
 import { LeaseTable, LmdbDeliverySource } from './delivery.js';
@@ -83,7 +84,7 @@ export class LmdbEngine implements LogEngine {
     if (this.#parts) return;
     const { clock } = this.options;
     const env = openEnv(this.options);
-    const committer = new Committer(env.root, this.options.durability);
+    const committer = new Committer(env.root, this.options.durability, new FreeSpace(this.options.dataDir));
     const ids = new IdSource(env);
     const leases = new LeaseTable(clock);
     const backlog = new BacklogCounts(env);
