@@ -1,5 +1,11 @@
-/** One HTTP attempt with undici: POST the body, keep the first 1 KiB of the answer, never throw. */
-import { request, type Dispatcher } from 'undici';
+/**
+ * One HTTP attempt with undici: POST the body, keep the first 1 KiB of the answer, never throw.
+ *
+ * It drives undici's dispatcher with a handler of its own rather than `request()`: an attempt reads
+ * at most 64 KiB of the answer and keeps 1 KiB of it, so a response stream, its async iterator and
+ * their promises would be garbage made for every webhook.
+ */
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../types.js';
 import { parseRetryAfter } from './backoff.js';
 import type { NetworkGuard } from './networks.js';
@@ -24,14 +30,40 @@ export interface AttemptResponse {
 }
 
 const KEEP_BYTES = 1024;
-/** undici's timers back up the deadline signal in case it ever fails to fire. */
+/** undici's timers back up the deadline in case it ever fails to fire. */
 const BACKSTOP_MS = 5_000;
 /** Read at most this much of an answer, so a receiver cannot make amebo download a huge body. */
 const DRAIN_BYTES = 64 * 1024;
 
+/** An answer: its status, its Retry-After header, and the first KEEP_BYTES of its body. */
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | string[] | undefined;
+  readonly head: string | null;
+}
+
+class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** Origin and path of each handler URL (the URLs come from the config: a handful). */
+const targets = new Map<string, { origin: string; path: string }>();
+
+function targetOf(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size >= 1024) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
 /**
- * Sends one attempt. `timeoutMs` bounds the whole attempt: the wait for the response head, and then
- * reading the body (cut at the deadline). The connection itself has the dispatcher's connect timeout.
+ * Sends one attempt. `timeoutMs` bounds the whole attempt: the wait for a connection and the response
+ * head, and then reading the body (cut at the deadline). The connection itself has the dispatcher's
+ * connect timeout.
  */
 export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, clock: Clock, guard?: NetworkGuard): Promise<AttemptResponse> {
   const started = performance.now();
@@ -40,26 +72,13 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
     if (reason) return { status: null, durationMs: 0, error: `blocked: ${reason}`, response: null, retryAfterMs: null, blocked: true };
   }
   try {
-    const res = await request(req.url, {
-      method: 'POST',
-      body: req.body,
-      headers: req.headers,
-      dispatcher,
-      // One precise deadline for the whole attempt (undici's own timers are coarse); it also cuts a
-      // body that is still trickling in, so a slow receiver cannot hold the slot.
-      signal: AbortSignal.timeout(req.timeoutMs),
-      headersTimeout: req.timeoutMs + BACKSTOP_MS,
-      bodyTimeout: req.timeoutMs + BACKSTOP_MS,
-    });
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], clock.now());
-    // The status decides the outcome; the body is read only for the record.
-    const head = await readHead(res.body);
+    const res = await post(dispatcher, req);
     return {
-      status: res.statusCode,
+      status: res.status,
       durationMs: round(performance.now() - started),
-      error: res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`,
-      response: head,
-      retryAfterMs,
+      error: res.status >= 200 && res.status < 300 ? null : `HTTP ${res.status}`,
+      response: res.head,
+      retryAfterMs: parseRetryAfter(res.retryAfter, clock.now()),
     };
   } catch (err) {
     const blocked = (err as { code?: string; cause?: { code?: string } }).cause?.code === 'AMEBO_NETWORK_DENIED' || (err as { code?: string }).code === 'AMEBO_NETWORK_DENIED';
@@ -67,29 +86,84 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
   }
 }
 
-async function readHead(body: Dispatcher.ResponseData['body']): Promise<string | null> {
-  const kept: Buffer[] = [];
-  let keptBytes = 0;
-  let seen = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (keptBytes < KEEP_BYTES) {
-        const part = chunk.subarray(0, KEEP_BYTES - keptBytes);
-        kept.push(part);
-        keptBytes += part.length;
-      }
-      seen += chunk.length;
-      if (seen > DRAIN_BYTES) {
-        body.destroy();
-        break;
-      }
+/**
+ * POSTs and settles once: with the answer when its body has ended (or was cut at DRAIN_BYTES or at
+ * the deadline after the head arrived), or with the error when no answer came in time.
+ */
+function post(dispatcher: Dispatcher, req: AttemptRequest): Promise<Answer> {
+  const { origin, path } = targetOf(req.url);
+  return new Promise<Answer>((resolve, reject) => {
+    let settled = false;
+    let controller: Dispatcher.DispatchController | null = null;
+    let status = 0;
+    let retryAfter: string | string[] | undefined;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let seen = 0;
+    const answer = (): Answer => ({ status, retryAfter, head: keptBytes === 0 ? null : headOf(kept) });
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (status !== 0) resolve(answer());
+      else reject(err ?? new Error('the connection closed without an answer'));
+    };
+    // One precise deadline for the whole attempt (undici's own timers are coarse); it also cuts a body
+    // that is still trickling in, so a slow receiver cannot hold the slot. A request still waiting for
+    // a connection is aborted as soon as undici starts it.
+    const deadline = new TimeoutError(`no answer within ${req.timeoutMs} ms`);
+    const timer = setTimeout(() => {
+      controller?.abort(deadline);
+      finish(deadline);
+    }, req.timeoutMs);
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (settled) c.abort(deadline);
+      },
+      onResponseStart(_c, statusCode, headers) {
+        // 1xx answers are informational: the final one follows.
+        if (statusCode < 200) return;
+        status = statusCode;
+        retryAfter = headers['retry-after'];
+      },
+      onResponseData(c, chunk) {
+        if (settled) return;
+        if (keptBytes < KEEP_BYTES) {
+          const part = chunk.subarray(0, KEEP_BYTES - keptBytes);
+          // Copied: undici may reuse the chunk's memory once this returns.
+          kept.push(Buffer.from(part));
+          keptBytes += part.length;
+        }
+        seen += chunk.length;
+        if (seen > DRAIN_BYTES) {
+          finish(null);
+          c.abort(new Error('answer too long: the rest is not read'));
+        }
+      },
+      onResponseEnd() {
+        finish(null);
+      },
+      onResponseError(_c, err) {
+        // A body cut short still leaves the status code, which decides the outcome.
+        finish(err);
+      },
+    };
+    try {
+      dispatcher.dispatch(
+        { origin, path, method: 'POST', body: req.body, headers: req.headers, headersTimeout: req.timeoutMs + BACKSTOP_MS, bodyTimeout: req.timeoutMs + BACKSTOP_MS },
+        handler,
+      );
+    } catch (err) {
+      finish(err as Error);
     }
-  } catch {
-    // A body cut short (or by the deadline) still leaves the status code, which decides the outcome.
-  }
-  if (keptBytes === 0) return null;
-  // Cut on a character boundary: decoding drops a trailing partial UTF-8 sequence.
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(kept)).replace(/\uFFFD+$/, '');
+  });
+}
+
+/** The kept bytes as text, cut on a character boundary (a trailing partial UTF-8 sequence is dropped). */
+function headOf(kept: readonly Buffer[]): string {
+  const bytes = kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+  return bytes.toString('utf8').replace(/\uFFFD+$/, '');
 }
 
 function describe(err: unknown, timeoutMs: number): string {

@@ -263,8 +263,13 @@ class SeedFlow(unittest.TestCase):
             return found[0]
 
         self.assertEqual(eventually(placed)["payload"]["total"], 19.9)
-        gists = admin().get_gists(subscription="order-analytics", state="delivered")
-        self.assertIn(order["id"], [admin().get_event(g["event_id"])["payload"]["order_id"] for g in gists])
+
+        # amebo records the attempt once the handler's answer is back, a moment after the handler ran.
+        def recorded():
+            gists = admin().get_gists(subscription="order-analytics", state="delivered")
+            self.assertIn(order["id"], [admin().get_event(g["event_id"])["payload"]["order_id"] for g in gists])
+
+        eventually(recorded)
 
     def test_a_forged_webhook_is_rejected(self) -> None:
         before = len(sent_emails)
