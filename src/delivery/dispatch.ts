@@ -310,21 +310,26 @@ export class Dispatcher {
     metrics.deliveries.inc({ subscription: sub.name, outcome: next.state === 'delivered' ? 'success' : next.state === 'dead' ? 'dead' : 'retry' });
     metrics.deliveryDuration.observe({ subscription: sub.name }, res.durationMs / 1000);
     const recorded = await engine.gists.record(lease, { at, status: res.status, duration_ms: res.durationMs, error: res.error, response: res.response, replay }, next);
-    const about = { subscription: sub.name, gist: gist.id, event: gist.event_id, action: gist.action, status: res.status, error: res.error, at: new Date(at).toISOString() };
+    const about = (): OwnEventPayload => ({ subscription: sub.name, gist: gist.id, event: gist.event_id, action: gist.action, status: res.status, error: res.error, at: new Date(at).toISOString() });
     // amebo's own events say nothing about deliveries of amebo's own events, so alerts cannot feed on themselves.
     const own = isOwnAction(gist.action);
     if (recorded.state === 'dead') {
       this.deps.logger.warn({ gist: gist.id, event: gist.event_id, subscription: sub.name, status: res.status, error: res.error }, 'gist is dead');
-      if (!own) this.deps.notify(GIST_DEAD, about);
+      if (!own) this.deps.notify(GIST_DEAD, about());
     }
     this.deps.bus.publish(deliveryMessage(recorded, res.status, res.durationMs, res.error, replay, at));
     // The attempt is recorded: from here on nothing may hand the lease back. The circuit's count is
     // kept in the engine (shared by every instance), and a write of it that fails (a full disk, a KV
     // bucket electing a leader) costs one count, never the gist.
+    const health = healthOf(res.status, res.blocked === true);
+    // The common case (no circuit policy, or a success on a closed circuit) changes nothing: no write.
+    const circuit = this.deps.states.get(sub.name).circuit;
+    const settled = after(circuit, health, sub.circuit, at).next;
+    if (settled === circuit || (settled.state === 'closed' && circuit.state === 'closed' && settled.failures === circuit.failures)) return;
     let change = null as 'opened' | 'closed' | null;
     try {
       await this.deps.states.update(sub.name, (s) => {
-        const r = after(s.circuit, healthOf(res.status, res.blocked === true), sub.circuit, at);
+        const r = after(s.circuit, health, sub.circuit, at);
         change = r.change;
         return { ...s, circuit: r.next };
       });
@@ -334,7 +339,7 @@ export class Dispatcher {
     }
     if (change !== null) {
       this.deps.logger.warn({ subscription: sub.name, status: res.status, error: res.error }, `circuit ${change}`);
-      if (!own) this.deps.notify(change === 'opened' ? CIRCUIT_OPENED : CIRCUIT_CLOSED, about);
+      if (!own) this.deps.notify(change === 'opened' ? CIRCUIT_OPENED : CIRCUIT_CLOSED, about());
     }
   }
 }
