@@ -17,6 +17,7 @@ import { RESERVE_BYTES, type FreeSpace } from './free-space.js';
 
 interface Pending {
   readonly work: () => unknown;
+  readonly committed: ((result: unknown) => void) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -60,13 +61,14 @@ export class Committer {
   /**
    * Runs `work` inside the next group transaction and resolves with its result once committed.
    * `work` reads and writes synchronously (`get`, `putSync`, `removeSync`) and sees the writes of the
-   * work queued before it.
+   * work queued before it. `committed` runs with the result as soon as the transaction has committed,
+   * before any caller's promise resolves (so before anything else can read the log).
    */
-  commit<T>(work: () => T): Promise<T> {
+  commit<T>(work: () => T, committed?: (result: T) => void): Promise<T> {
     if (this.space?.low) return Promise.reject(reserveError(this.space.available, RESERVE_BYTES));
-    if (this.durability === 'fsync') return this.#commitFlushed(work);
+    if (this.durability === 'fsync') return this.#commitFlushed(work, committed);
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ work, committed: committed as ((result: unknown) => void) | undefined, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#flush());
@@ -74,9 +76,10 @@ export class Committer {
     });
   }
 
-  async #commitFlushed<T>(work: () => T): Promise<T> {
+  async #commitFlushed<T>(work: () => T, committed?: (result: T) => void): Promise<T> {
     try {
       const result = await this.root.transaction(() => this.#within(work));
+      committed?.(result);
       await this.durable();
       return result;
     } catch (err) {
@@ -110,6 +113,7 @@ export class Committer {
       for (const p of batch) this.#alone(p);
       return;
     }
+    for (let i = 0; i < batch.length; i++) batch[i]!.committed?.(results[i]);
     void this.#settle(batch, results);
   }
 
@@ -123,6 +127,7 @@ export class Committer {
       void storageError(err).then(p.reject);
       return;
     }
+    p.committed?.(result);
     void this.#settle([p], [result]);
   }
 

@@ -8,9 +8,10 @@ import type { AppendInput, AppendOutput, EventFilter, EventLog, Listing, Page } 
 import type { Committer } from './committer.js';
 import type { Env } from './env.js';
 import type { IdSource } from './ids.js';
-import type { LeaseTable } from './delivery.js';
+import { putDue, type LeaseTable } from './delivery.js';
 import { toStoredEvent, type EventRow, type GistRow } from './rows.js';
 import type { BacklogCounts } from './backlog.js';
+import type { RecentEvents } from './recent.js';
 import { join, ordered } from './ordering.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
@@ -25,13 +26,18 @@ export class LmdbEventLog implements EventLog {
     private readonly leases: LeaseTable,
     private readonly backlog: BacklogCounts,
     private readonly clock: Clock,
+    private readonly recent: RecentEvents,
   ) {}
 
   async append(inputs: readonly AppendInput[]): Promise<AppendOutput[]> {
     const touched = new Set<string>();
-    const out = await this.committer.commit(() => {
-      return inputs.map((input) => this.#appendOne(input, touched));
-    });
+    const out = await this.committer.commit(
+      () => inputs.map((input) => this.#appendOne(input, touched)),
+      // Handed to the delivery source, which leases them next: before anything can lease their gists.
+      (appended) => {
+        for (const o of appended) if (o.gists > 0 && !o.duplicate) this.recent.add(o.event);
+      },
+    );
     for (const sub of touched) this.leases.wake(sub);
     return out;
   }
@@ -75,7 +81,7 @@ export class LmdbEventLog implements EventLog {
       env.gists.putSync(gistId, gist);
       env.open.putSync([subscription, gistId], due);
       // An ordered gist is due only as the head of its key; the others wait in line (ordering.ts).
-      if (!ordered(gist) || join(env, this.leases, gist)) env.due.putSync([subscription, 0, due, gistId], null);
+      if (!ordered(gist) || join(env, this.leases, gist)) putDue(env, this.leases, [subscription, 0, due, gistId]);
       env.gistIndex.putSync(['e', id, gistId], null);
       env.gistIndex.putSync(['s', subscription, gistId], null);
       this.backlog.add(subscription, 1);

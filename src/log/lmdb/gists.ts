@@ -9,7 +9,7 @@ import { outcomeOf, type AttemptRecord, type Gist, type GistFilter, type GistSto
 import type { Committer } from './committer.js';
 import type { Env } from './env.js';
 import type { IdSource } from './ids.js';
-import type { LeaseTable } from './delivery.js';
+import { putDue, type LeaseTable } from './delivery.js';
 import type { LmdbEventLog } from './events.js';
 import { laneOf, lmdbGistId, toAttempt, toGist, type GistRow } from './rows.js';
 import type { BacklogCounts } from './backlog.js';
@@ -107,7 +107,7 @@ export class LmdbGistStore implements GistStore {
       if (isOpen(updated)) {
         env.open.putSync([row.subscription, id], updated.next_at!);
         // An ordered gist overtaken by a replay of an older one of its key waits its turn again.
-        if (!ordered(updated) || isHead(env, updated)) env.due.putSync([row.subscription, laneOf(updated.state), updated.next_at!, id], null);
+        if (!ordered(updated) || isHead(env, updated)) putDue(env, this.leases, [row.subscription, laneOf(updated.state), updated.next_at!, id]);
         if (ordered(updated)) settle(env, this.leases, updated);
       } else {
         env.open.removeSync([row.subscription, id]);
@@ -161,10 +161,11 @@ export class LmdbGistStore implements GistStore {
     env.gists.putSync(id, next);
     env.open.putSync([row.subscription, id], now);
     const due = !ordered(next) || (wasOpen ? isHead(env, next) : join(env, this.leases, next));
-    if (due) env.due.putSync([row.subscription, 0, now, id], null);
+    if (due) putDue(env, this.leases, [row.subscription, 0, now, id]);
     env.gistIndex.removeSync(['x', 'dead', id]);
-    // A gist held back after a failed write is due now, like any replayed one.
-    this.leases.drop(id);
+    // A gist held back after a failed write is due now, like any replayed one (its floors go, in case
+    // this transaction does not commit and its old entry stays).
+    this.leases.release(id, 0);
     return next;
   }
 
@@ -191,7 +192,7 @@ export class LmdbGistStore implements GistStore {
     if (key !== null) row.okey = key;
     env.gists.putSync(id, row);
     env.open.putSync([subscription, id], now);
-    if (!ordered(row) || join(env, this.leases, row)) env.due.putSync([subscription, 0, now, id], null);
+    if (!ordered(row) || join(env, this.leases, row)) putDue(env, this.leases, [subscription, 0, now, id]);
     env.gistIndex.putSync(['e', eventId, id], null);
     env.gistIndex.putSync(['s', subscription, id], null);
     this.backlog.add(subscription, 1);

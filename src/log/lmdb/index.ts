@@ -11,6 +11,7 @@ import { FreeSpace } from './free-space.js';
 import { Committer } from './committer.js';
 import { IdSource } from './ids.js';
 import { LeaseTable, LmdbDeliverySource } from './delivery.js';
+import { RecentEvents } from './recent.js';
 import { LmdbEventLog } from './events.js';
 import { LmdbGistStore } from './gists.js';
 import { LmdbObjectStore } from './objects.js';
@@ -37,6 +38,9 @@ interface Parts {
 }
 
 const STRUCTURES = Symbol.for('structures');
+/** Decoded events kept for the leases that follow their append: a burst of 16,384 events, or 16 MiB of payload. */
+const RECENT_EVENTS = 16_384;
+const RECENT_CHARS = 16 * 1024 * 1024;
 
 /** One daemon per data dir: there is nobody to tell, and nobody tells this one anything. */
 const NO_NOTICES: NoticeChannel = { shared: false, publish: () => undefined, subscribe: () => () => undefined };
@@ -89,14 +93,15 @@ export class LmdbEngine implements LogEngine {
     const leases = new LeaseTable(clock);
     const backlog = new BacklogCounts(env);
     committer.hook(backlog);
-    const events = new LmdbEventLog(env, committer, ids, leases, backlog, clock);
+    const recent = new RecentEvents(RECENT_EVENTS, RECENT_CHARS);
+    const events = new LmdbEventLog(env, committer, ids, leases, backlog, clock, recent);
     this.#parts = {
       env,
       committer,
       events,
       gists: new LmdbGistStore(env, committer, ids, leases, events, backlog),
       backlog,
-      delivery: new LmdbDeliverySource(env, leases, clock),
+      delivery: new LmdbDeliverySource(env, leases, clock, recent),
       objects: new LmdbObjectStore(env, committer),
     };
     if (this.options.durability === 'commit') {

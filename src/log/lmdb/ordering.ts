@@ -6,7 +6,7 @@
  * function here runs inside a write transaction.
  */
 import type { DueKey, Env } from './env.js';
-import type { LeaseTable } from './delivery.js';
+import { putDue, type LeaseTable } from './delivery.js';
 import { laneOf, type GistRow } from './rows.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
@@ -28,7 +28,7 @@ function promote(env: Env, leases: LeaseTable, subscription: string, key: string
   const row = env.gists.get(first);
   if (!row || (row.state !== 'pending' && row.state !== 'failed')) return;
   const due = dueKeyOf(row);
-  if (!env.due.doesExist(due)) env.due.putSync(due, null);
+  if (!env.due.doesExist(due)) putDue(env, leases, due);
 }
 
 /**
