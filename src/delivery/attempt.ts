@@ -93,71 +93,91 @@ export async function sendAttempt(dispatcher: Dispatcher, req: AttemptRequest, c
 function post(dispatcher: Dispatcher, req: AttemptRequest): Promise<Answer> {
   const { origin, path } = targetOf(req.url);
   return new Promise<Answer>((resolve, reject) => {
-    let settled = false;
-    let controller: Dispatcher.DispatchController | null = null;
-    let status = 0;
-    let retryAfter: string | string[] | undefined;
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let seen = 0;
-    const answer = (): Answer => ({ status, retryAfter, head: keptBytes === 0 ? null : headOf(kept) });
-    const finish = (err: Error | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (status !== 0) resolve(answer());
-      else reject(err ?? new Error('the connection closed without an answer'));
-    };
-    // One precise deadline for the whole attempt (undici's own timers are coarse); it also cuts a body
-    // that is still trickling in, so a slow receiver cannot hold the slot. A request still waiting for
-    // a connection is aborted as soon as undici starts it.
-    const deadline = new TimeoutError(`no answer within ${req.timeoutMs} ms`);
-    const timer = setTimeout(() => {
-      controller?.abort(deadline);
-      finish(deadline);
-    }, req.timeoutMs);
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (settled) c.abort(deadline);
-      },
-      onResponseStart(_c, statusCode, headers) {
-        // 1xx answers are informational: the final one follows.
-        if (statusCode < 200) return;
-        status = statusCode;
-        retryAfter = headers['retry-after'];
-      },
-      onResponseData(c, chunk) {
-        if (settled) return;
-        if (keptBytes < KEEP_BYTES) {
-          const part = chunk.subarray(0, KEEP_BYTES - keptBytes);
-          // Copied: undici may reuse the chunk's memory once this returns.
-          kept.push(Buffer.from(part));
-          keptBytes += part.length;
-        }
-        seen += chunk.length;
-        if (seen > DRAIN_BYTES) {
-          finish(null);
-          c.abort(new Error('answer too long: the rest is not read'));
-        }
-      },
-      onResponseEnd() {
-        finish(null);
-      },
-      onResponseError(_c, err) {
-        // A body cut short still leaves the status code, which decides the outcome.
-        finish(err);
-      },
-    };
+    const handler = new AttemptHandler(resolve, reject, req.timeoutMs);
     try {
       dispatcher.dispatch(
         { origin, path, method: 'POST', body: req.body, headers: req.headers, headersTimeout: req.timeoutMs + BACKSTOP_MS, bodyTimeout: req.timeoutMs + BACKSTOP_MS },
         handler,
       );
     } catch (err) {
-      finish(err as Error);
+      handler.finish(err as Error);
     }
   });
+}
+
+/** undici's handler for one attempt (a class: one object per webhook, its methods shared). */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  #settled = false;
+  #controller: Dispatcher.DispatchController | null = null;
+  #status = 0;
+  #retryAfter: string | string[] | undefined;
+  #kept: Buffer[] = [];
+  #keptBytes = 0;
+  #seen = 0;
+  /**
+   * One precise deadline for the whole attempt (undici's own timers are coarse); it also cuts a body
+   * that is still trickling in, so a slow receiver cannot hold the slot. A request still waiting for a
+   * connection is aborted as soon as undici starts it.
+   */
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly resolve: (answer: Answer) => void,
+    private readonly reject: (err: Error) => void,
+    private readonly timeoutMs: number,
+  ) {
+    this.#timer = setTimeout(() => this.#expire(), timeoutMs);
+  }
+
+  #expire(): void {
+    const err = new TimeoutError(`no answer within ${this.timeoutMs} ms`);
+    this.#controller?.abort(err);
+    this.finish(err);
+  }
+
+  finish(err: Error | null): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    if (this.#status !== 0) this.resolve({ status: this.#status, retryAfter: this.#retryAfter, head: this.#keptBytes === 0 ? null : headOf(this.#kept) });
+    else this.reject(err ?? new Error('the connection closed without an answer'));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#settled) controller.abort(new TimeoutError(`no answer within ${this.timeoutMs} ms`));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // 1xx answers are informational: the final one follows.
+    if (statusCode < 200) return;
+    this.#status = statusCode;
+    this.#retryAfter = headers['retry-after'];
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    if (this.#keptBytes < KEEP_BYTES) {
+      const part = chunk.subarray(0, KEEP_BYTES - this.#keptBytes);
+      // Copied: the chunk is a view of memory undici may use again.
+      this.#kept.push(Buffer.from(part));
+      this.#keptBytes += part.length;
+    }
+    this.#seen += chunk.length;
+    if (this.#seen > DRAIN_BYTES) {
+      this.finish(null);
+      controller.abort(new Error('answer too long: the rest is not read'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.finish(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    // A body cut short still leaves the status code, which decides the outcome.
+    this.finish(err);
+  }
 }
 
 /** The kept bytes as text, cut on a character boundary (a trailing partial UTF-8 sequence is dropped). */
