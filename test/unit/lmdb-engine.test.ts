@@ -88,6 +88,21 @@ describe('the LMDB engine', () => {
     expect(await engine.objects.put('application', 'shop', { name: 'shop' }, 1)).toBe(2);
   });
 
+  it('lets only the holder of a lease give it back: a stale holder releasing leaves the new holder alone', async () => {
+    const clock = new FakeClock();
+    const engine = await start(tmpDir(), clock);
+    await engine.events.append([{ action: 'a', payload_json: '{}', subscriptions: ['s'] }]);
+    const [first] = await engine.delivery.lease('s', 1, { lease_ms: 1_000, wait_ms: 0 });
+    await clock.advance(1_500);
+    const [second] = await engine.delivery.lease('s', 1, { lease_ms: 1_000, wait_ms: 0 });
+    expect(second!.gist.id).toBe(first!.gist.id);
+    engine.delivery.release(first!, 0);
+    // Still held by the second holder: not handed out again, and its outcome is recorded.
+    expect(await engine.delivery.lease('s', 1, { lease_ms: 1_000, wait_ms: 0 })).toEqual([]);
+    const at = clock.now();
+    expect(await engine.gists.record(second!, { at, status: 200, duration_ms: 1, error: null, response: null, replay: false }, { state: 'delivered' })).toMatchObject({ state: 'delivered' });
+  });
+
   it('never hides a due gist: after any mix of leases, retries due early, releases, expiries and replays, a lease hands out exactly the due gists nobody holds', async () => {
     // The engine reads each lane of `due` from a floor below which everything is held. This drives it
     // with random work on a fake clock and, after every step, compares a lease for everything with

@@ -226,7 +226,9 @@ export class LmdbDeliverySource implements DeliverySource {
   }
 
   release(lease: Lease, retryInMs: number): void {
-    this.leases.release(lmdbGistId(lease.gist.id), retryInMs);
+    const id = lmdbGistId(lease.gist.id);
+    // A lease that ran out and went to another holder is not this holder's to give back.
+    if (this.leases.holds(id, lease.token)) this.leases.release(id, retryInMs);
   }
 
   #take(subscription: string, max: number, now: number, leaseMs: number): Lease[] {
