@@ -139,7 +139,7 @@ export async function createAmebo(options: AmeboOptions): Promise<Core & { close
   for (const w of loaded.warnings) logger.warn(w);
 
   const clock = options.clock ?? systemClock;
-  const engine = createEngine(config.server, clock);
+  const engine = await createEngine(config.server, clock);
   const components: Array<{ name: string; close: () => unknown }> = [];
   try {
     await engine.start();

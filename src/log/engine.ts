@@ -5,7 +5,6 @@
 import type { Clock } from '../types.js';
 import type { LogEngine } from './contract.js';
 import { LmdbEngine, backupLmdb } from './lmdb/index.js';
-import { NatsEngine } from './nats/index.js';
 import type { LogChoice } from '../config/load.js';
 
 /** Where and how the log is kept, as `server.*` in amebo.yaml gives it. */
@@ -18,8 +17,15 @@ export interface EngineSettings {
   readonly map_size_bytes: number;
 }
 
-export function createEngine(settings: EngineSettings, clock: Clock): LogEngine {
-  if (settings.log.engine === 'nats') return new NatsEngine({ settings: settings.log, clock });
+/**
+ * The engine in force. The JetStream engine and its client are loaded only when the config names a
+ * cluster: an LMDB daemon does not carry them (about 15 MB of memory).
+ */
+export async function createEngine(settings: EngineSettings, clock: Clock): Promise<LogEngine> {
+  if (settings.log.engine === 'nats') {
+    const { NatsEngine } = await import('./nats/index.js');
+    return new NatsEngine({ settings: settings.log, clock });
+  }
   return new LmdbEngine({ dataDir: settings.data, durability: settings.durability, mapSizeBytes: settings.map_size_bytes, clock });
 }
 
