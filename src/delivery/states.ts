@@ -28,6 +28,8 @@ function same(a: DeliveryState, b: DeliveryState): boolean {
 
 export class DeliveryStates {
   readonly #states = new Map<string, { state: DeliveryState; revision: number }>();
+  /** Per subscription, the tail of this process's updates: they run one after another. */
+  readonly #updates = new Map<string, Promise<void>>();
   readonly #listeners = new Set<(subscription: string) => void>();
   #unwatch: (() => void) | null = null;
 
@@ -62,15 +64,35 @@ export class DeliveryStates {
   /**
    * Applies `change` to the current state and writes it if it differs; on a concurrent write (another
    * instance) it reads again and re-applies. Resolves with the state written (or left).
+   *
+   * This process's updates of one subscription run one after another, each from the state the last
+   * one wrote: sixteen attempts failing at once count sixteen failures, instead of racing each other's
+   * compare-and-swap and giving up after ATTEMPTS conflicts (which lost counts).
    */
-  async update(subscription: string, change: (s: DeliveryState) => DeliveryState): Promise<DeliveryState> {
+  update(subscription: string, change: (s: DeliveryState) => DeliveryState): Promise<DeliveryState> {
+    const run = (this.#updates.get(subscription) ?? Promise.resolve()).then(() => this.#update(subscription, change));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#updates.set(subscription, tail);
+    void tail.then(() => {
+      if (this.#updates.get(subscription) === tail) this.#updates.delete(subscription);
+    });
+    return run;
+  }
+
+  async #update(subscription: string, change: (s: DeliveryState) => DeliveryState): Promise<DeliveryState> {
     for (let i = 0; i < ATTEMPTS; i++) {
       const held = this.#states.get(subscription);
       const current = held?.state ?? INITIAL;
       const next = change(current);
       if (same(next, current)) return current;
       try {
-        await this.objects.put('state', subscription, next, held?.revision ?? null);
+        const revision = await this.objects.put('state', subscription, next, held?.revision ?? null);
+        // The watch may tell later (another engine's watch is asynchronous): the next update starts here.
+        const now = this.#states.get(subscription);
+        if (now === undefined || now.revision < revision) this.#states.set(subscription, { state: next, revision });
         return next;
       } catch (err) {
         if (!isAmeboError(err, 'AMEBO_ERR_CONFLICT')) throw err;
