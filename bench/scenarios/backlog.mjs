@@ -3,7 +3,9 @@
 // many undelivered gists and keeps retrying them. Measured: anonymous memory (RssAnon: heap and
 // stacks; LMDB's mapped pages are page cache) with the backlog, how soon a freshly published event
 // and a replay of one event get their first attempt behind it, and the time a restart takes to a
-// healthy /health with the backlog on disk.
+// healthy /health with the backlog on disk. The subscriptions have no circuit breaker: (10) measures
+// the queue, and an open circuit would hold every attempt back for its cooldown by design (the default
+// opens after 10 failures and sends one probe every 30 s).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort, startAmebo } from '../lib/amebo.mjs';
@@ -15,7 +17,7 @@ const MB = 1024 * 1024;
 const BATCH = 1000;
 
 function config(deadPort) {
-  const sub = (name) => ({ application: 'bench-receiver', action: 'bench.backlog', handler: `http://127.0.0.1:${deadPort}/${name}`, max_retries: 1000, timeout: '2s', backoff: { initial: '1s', max: '10m' } });
+  const sub = (name) => ({ application: 'bench-receiver', action: 'bench.backlog', handler: `http://127.0.0.1:${deadPort}/${name}`, max_retries: 1000, timeout: '2s', backoff: { initial: '1s', max: '10m' }, circuit: false });
   return {
     server: { durability: 'commit' },
     applications: {
