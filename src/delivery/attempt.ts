@@ -159,7 +159,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     if (this.#keptBytes < KEEP_BYTES) {
       const part = chunk.subarray(0, KEEP_BYTES - this.#keptBytes);
-      // Copied: the chunk is a view of memory undici may use again.
+      // Copied: a view would keep the whole socket read (up to 64 KiB) alive for 1 KiB of it.
       this.#kept.push(Buffer.from(part));
       this.#keptBytes += part.length;
     }
