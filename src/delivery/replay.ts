@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../types.js';
+import type { BusMessage, Clock } from '../types.js';
 import { sleep } from '../types.js';
 import type { ReplayProgress } from '../client/types.js';
 import type { GistId, LogEngine, ReplayTarget } from '../log/contract.js';
@@ -41,6 +41,11 @@ interface Job {
   dead: number;
   scanned: boolean;
   readonly outstanding: Set<GistId>;
+  /**
+   * While a chunk's write is in flight: the replayed deliveries seen meanwhile, by gist. Another
+   * instance may deliver a replayed gist before this one's write returns its id.
+   */
+  early: Map<GistId, BusMessage & { type: 'delivery' }> | null;
   finishedAt: number | null;
 }
 
@@ -66,19 +71,24 @@ export class Replayer {
     this.#unsubscribe = deps.bus.subscribe((m) => {
       if (m.type !== 'delivery') return;
       for (const job of this.#jobs.values()) {
-        if (!job.outstanding.has(m.gist_id)) continue;
-        // Failed (a retry is coming) or pending (replayed again meanwhile): still outstanding.
-        if (m.state === 'failed' || m.state === 'pending') {
-          if (m.state === 'failed') job.failing.add(m.gist_id);
-          continue;
-        }
-        job.outstanding.delete(m.gist_id);
-        job.failing.delete(m.gist_id);
-        if (m.state === 'delivered') job.delivered++;
-        else job.dead++;
-        this.#maybeFinish(job);
+        if (job.outstanding.has(m.gist_id)) this.#counted(job, m);
+        else if (job.early !== null && m.replay) job.early.set(m.gist_id, m);
       }
     });
+  }
+
+  /** A delivery of one of the job's outstanding gists. */
+  #counted(job: Job, m: BusMessage & { type: 'delivery' }): void {
+    // Failed (a retry is coming) or pending (replayed again meanwhile): still outstanding.
+    if (m.state === 'failed' || m.state === 'pending') {
+      if (m.state === 'failed') job.failing.add(m.gist_id);
+      return;
+    }
+    job.outstanding.delete(m.gist_id);
+    job.failing.delete(m.gist_id);
+    if (m.state === 'delivered') job.delivered++;
+    else job.dead++;
+    this.#maybeFinish(job);
   }
 
   /** Counts the deliveries a filter would make, without making them. */
@@ -101,6 +111,7 @@ export class Replayer {
       dead: 0,
       scanned: false,
       outstanding: new Set(),
+      early: null,
       finishedAt: null,
     };
     this.#jobs.set(job.id, job);
@@ -143,9 +154,18 @@ export class Replayer {
   }
 
   async #queue(job: Job, targets: readonly ReplayTarget[]): Promise<void> {
-    const queued = await this.deps.engine.gists.replay(targets, this.deps.clock.now());
-    for (const g of queued) job.outstanding.add(g.id);
-    job.queued += queued.length;
+    job.early = new Map();
+    try {
+      const queued = await this.deps.engine.gists.replay(targets, this.deps.clock.now());
+      for (const g of queued) job.outstanding.add(g.id);
+      job.queued += queued.length;
+      for (const g of queued) {
+        const m = job.early.get(g.id);
+        if (m !== undefined) this.#counted(job, m);
+      }
+    } finally {
+      job.early = null;
+    }
   }
 
   /** The deliveries a filter selects, streamed in log order. */
