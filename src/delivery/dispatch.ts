@@ -322,10 +322,6 @@ export class Dispatcher {
     // kept in the engine (shared by every instance), and a write of it that fails (a full disk, a KV
     // bucket electing a leader) costs one count, never the gist.
     const health = healthOf(res.status, res.blocked === true);
-    // The common case (no circuit policy, or a success on a closed circuit) changes nothing: no write.
-    const circuit = this.deps.states.get(sub.name).circuit;
-    const settled = after(circuit, health, sub.circuit, at).next;
-    if (settled === circuit || (settled.state === 'closed' && circuit.state === 'closed' && settled.failures === circuit.failures)) return;
     let change = null as 'opened' | 'closed' | null;
     try {
       await this.deps.states.update(sub.name, (s) => {

@@ -67,9 +67,15 @@ export class DeliveryStates {
    *
    * This process's updates of one subscription run one after another, each from the state the last
    * one wrote: sixteen attempts failing at once count sixteen failures, instead of racing each other's
-   * compare-and-swap and giving up after ATTEMPTS conflicts (which lost counts).
+   * compare-and-swap and giving up after ATTEMPTS conflicts (which lost counts). `change` is a pure
+   * function of the state: a change that changes nothing (a success on a closed circuit, after every
+   * attempt) is seen at once, with no write and nothing queued.
    */
   update(subscription: string, change: (s: DeliveryState) => DeliveryState): Promise<DeliveryState> {
+    if (!this.#updates.has(subscription)) {
+      const current = this.get(subscription);
+      if (same(change(current), current)) return Promise.resolve(current);
+    }
     const run = (this.#updates.get(subscription) ?? Promise.resolve()).then(() => this.#update(subscription, change));
     const tail = run.then(
       () => undefined,
