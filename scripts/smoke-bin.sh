@@ -282,7 +282,10 @@ serve_cycle() {
   (cd "$cwd" && HOME=$home exec timeout 60 "$bin" tail --json --url "$url" >"$work/tail-$n.out" 2>&1 </dev/null) &
   tail_pid=$!
   # Publish only once tail is connected, or it could miss the delivery on a slow machine.
-  if curl -fsS --max-time 5 "$url/metrics" 2>/dev/null | grep -q '^amebo_stream_clients '; then
+  # No pipe into grep -q: under pipefail, grep quitting early would fail curl with SIGPIPE.
+  local metrics
+  metrics=$(curl -fsS --max-time 5 "$url/metrics" 2>/dev/null || true)
+  if [[ $'\n'$metrics == *$'\n'"amebo_stream_clients "* ]]; then
     wait_for "tail --json to connect to /v1/stream" 20 stream_connected "$url"
   else
     sleep 2
@@ -417,7 +420,9 @@ EOF
 }
 
 stream_connected() {
-  curl -fsS --max-time 5 "$1/metrics" | grep -Eq '^amebo_stream_clients [1-9]'
+  local metrics
+  metrics=$(curl -fsS --max-time 5 "$1/metrics") || return 1
+  grep -Eq '^amebo_stream_clients [1-9]' <<<"$metrics"
 }
 
 gist_delivered() {
@@ -444,7 +449,9 @@ tamper_checks() {
   [ -L "$main" ] && die "a symlink in the cache was left in place"
   ok "a symlink in the cache is replaced"
 
-  chunk=$(ls "$appdir"/chunk-*.mjs | head -n 1)
+  # A glob, not `ls | head`: under pipefail, head closing the pipe early kills ls with SIGPIPE (exit 141).
+  local chunks=("$appdir"/chunk-*.mjs)
+  chunk=${chunks[0]}
   chmod g+w,o+w "$chunk"
   run "--version with a group-writable chunk" 30 / "$home" "$bin" --version
   [ -n "$(find "$chunk" -perm /022)" ] && die "a group-writable chunk was kept"
