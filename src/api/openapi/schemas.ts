@@ -427,6 +427,17 @@ const responses: Readonly<Record<string, JsonSchema>> = {
           prefix: { ...STR, description: 'NATS: the prefix of the streams, consumers and bucket (server.nats.prefix).' },
           replicas: { ...INT, description: 'NATS: copies of every stream; a 201 waits for a majority.' },
           objects_revision: { ...INT, description: 'NATS: the revision of the API objects this instance has applied (equal on every instance once they agree).' },
+          events: {
+            type: 'object',
+            description: 'NATS: the events stream.',
+            properties: {
+              messages: INT,
+              bytes: INT,
+              leader: { type: ['string', 'null'], description: 'The server that leads the stream (null during an election).' },
+              copies_deleted: { ...INT, description: 'Second copies of a retried write that a server before 2.11 stored across an election, deleted by this instance since it started.' },
+            },
+          },
+          gists: { type: 'object', description: 'NATS: the gists stream.', properties: { messages: INT, bytes: INT } },
         },
       },
       storage: { type: 'object', properties: { file_bytes: INT, live_bytes: INT, data: STR, durability: { enum: ['commit', 'fsync'] } } },

@@ -119,21 +119,32 @@ export interface WriteOptions {
   readonly expectLastSubjectSeq?: number | undefined;
 }
 
+/** A write's acknowledgement, and how many times it was sent. */
+export interface Written extends PubAck {
+  /** 1 when the first try was answered; more when earlier tries may have landed unanswered. */
+  readonly tries: number;
+}
+
 /**
  * Appends one message once it is stored on a quorum, retrying transient failures with the same
  * message id until `publish_timeout` (then AMEBO_ERR_LOG_UNAVAILABLE). A retry of a write that did
- * land is answered with the first write's sequence (`duplicate`), so nothing is stored twice.
+ * land is answered with the first write's sequence (`duplicate`), so nothing is stored twice; except
+ * across a leader change on servers before 2.11, which a caller that must not store twice checks for
+ * when `tries` > 1 (copies.ts).
  */
-export function write(ctx: NatsContext, subject: string, data: string | Uint8Array, options: WriteOptions): Promise<PubAck> {
-  return retrying('a write', ctx.settings.publish_timeout_ms, () =>
-    ctx.js.publish(subject, data, {
+export function write(ctx: NatsContext, subject: string, data: string | Uint8Array, options: WriteOptions): Promise<Written> {
+  let tries = 0;
+  return retrying('a write', ctx.settings.publish_timeout_ms, () => {
+    tries++;
+    return ctx.js.publish(subject, data, {
       msgID: options.msgID,
       headers: options.headers,
       expect: options.expectLastSubjectSeq === undefined ? undefined : { lastSubjectSequence: options.expectLastSubjectSeq },
       timeout: Math.min(ctx.settings.request_timeout_ms, ctx.settings.publish_timeout_ms),
       retries: 1,
-    }),
-    ctx.settings.request_timeout_ms + 1_000,
+    });
+  }, ctx.settings.request_timeout_ms + 1_000).then(
+    (ack) => ({ stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, domain: ack.domain, tries }),
   ).catch((err: unknown) => {
     // A refused compare-and-swap is the caller's to judge; anything else is never a 500.
     if (isAmeboError(err) || isWrongLastSequence(err)) throw err;

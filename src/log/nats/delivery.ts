@@ -93,6 +93,8 @@ export class NatsDeliverySource implements DeliverySource {
   #next = 0;
   #closed = false;
   readonly #unroute: () => void;
+  /** Told the sequence of every event handed out here (the event log's bound for copies.ts). */
+  onSeen: (seq: number) => void = () => undefined;
 
   constructor(
     private readonly ctx: NatsContext,
@@ -337,6 +339,7 @@ export class NatsDeliverySource implements DeliverySource {
     }
     if (route.kind === 'route') {
       w.seen = Math.max(w.seen, d.streamSeq);
+      this.onSeen(d.streamSeq);
       const record = readEvent(this.ctx.names, d.streamSeq, msg.subject, msg.headers, msg.data);
       if (!record.subscriptions.includes(w.subscription)) {
         // An event of the action published before this subscription matched it: no gist.

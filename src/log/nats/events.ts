@@ -6,7 +6,8 @@
  * Dedupers: an event with a deduper goes to its own subject (names.ts) and is published expecting
  * that subject to be empty. The server stores the first and refuses every later one, whichever
  * instance sends it; the refused publisher reads the original back. Retries after a timeout reuse the
- * message id, so an append that did land is not stored twice.
+ * message id, so an append that did land is not stored twice; a retry that older servers stored a
+ * second time anyway is found and deleted before the append answers (copies.ts).
  *
  * Times: an event's time is amebo's clock at the instance that appends it, never less than the last
  * time this instance appended or read at start. Across instances times follow ids within the clock
@@ -19,6 +20,7 @@ import { call, getMessage, uniqueId, write, type NatsContext } from './connectio
 import { isWrongLastSequence } from './failures.js';
 import { MSG_ID, eventHeaders, readEvent, type EventRecord } from './records.js';
 import { openScan, type Scan } from './scan.js';
+import { Copies } from './copies.js';
 import type { Routes } from './routes.js';
 
 /** Matches a listing counts past its page before it settles for a lower bound. */
@@ -26,17 +28,28 @@ export const SCAN_LIMIT = 10_000;
 
 export class NatsEventLog {
   #lastTs = 0;
+  /** The highest event sequence this process knows exists: no later write can get one at or below it. */
+  #known = 0;
+  readonly copies: Copies;
   /** Told of every gist this process appends (read-your-writes in the delivery source). */
   onAppended: (subscription: string, seq: number) => void = () => undefined;
 
   constructor(
     private readonly ctx: NatsContext,
     private readonly routes: Routes,
-  ) {}
+  ) {
+    this.copies = new Copies(ctx);
+  }
+
+  /** An event sequence known to exist (read or handed out): a bound for copies.ts. */
+  saw(seq: number): void {
+    if (seq > this.#known) this.#known = seq;
+  }
 
   /** Seeds the time of the last event, so times never go back across a restart. */
   async start(): Promise<void> {
     const info = await call(this.ctx, 'the events stream', () => this.ctx.jsm.streams.info(this.ctx.names.events));
+    this.saw(info.state.last_seq);
     if (info.state.last_seq > 0) {
       const last = await this.#first(info.state.first_seq, info.state.last_seq, -1);
       if (last) this.#lastTs = last.ts;
@@ -65,14 +78,19 @@ export class NatsEventLog {
     this.#lastTs = Math.max(this.ctx.clock.now(), this.#lastTs);
     const ts = this.#lastTs;
     const subject = names.eventSubject(input.action, input.deduper);
+    const known = this.#known;
     try {
       const ack = await write(this.ctx, subject, input.payload_json, {
         msgID,
         headers: eventHeaders(input, ts),
         expectLastSubjectSeq: input.deduper === undefined ? undefined : 0,
       });
+      this.saw(ack.seq);
+      // A retried write may have been stored by an earlier try too (copies.ts); a deduper's
+      // compare-and-swap already refuses a second copy.
+      const id = ack.tries > 1 && !ack.duplicate && input.deduper === undefined ? await this.copies.settle(msgID, known, ack.seq) : ack.seq;
       const event: StoredEvent = {
-        id: ack.seq,
+        id,
         action: input.action,
         payload_json: input.payload_json,
         deduper: input.deduper,
@@ -188,6 +206,7 @@ export class NatsEventLog {
   async idRange(from: number | undefined, to: number | undefined): Promise<[number, number] | null> {
     const info = await call(this.ctx, 'the events stream', () => this.ctx.jsm.streams.info(this.ctx.names.events));
     const { first_seq: first, last_seq: last, messages } = info.state;
+    this.saw(last);
     if (messages === 0) return null;
     const lo = from === undefined ? first : await this.#firstAtOrAfter(first, last, from);
     const hi = to === undefined ? last : (await this.#firstAtOrAfter(first, last, to + 1)) - 1;

@@ -101,6 +101,7 @@ export class NatsEngine implements LogEngine {
       await events.start();
       const delivery = new NatsDeliverySource(ctx, routes, records);
       events.onAppended = (s, seq) => delivery.appended(s, seq);
+      delivery.onSeen = (seq) => events.saw(seq);
       const gists = new NatsGistStore(ctx, events, records, delivery, routes);
       const objects = new NatsObjectStore(ctx);
       await objects.start();
@@ -171,7 +172,7 @@ export class NatsEngine implements LogEngine {
         connected: nc.info ? { server: nc.info.server_name, version: nc.info.version, cluster: nc.info.cluster ?? null } : null,
         prefix: names.prefix,
         replicas: ctx.replicas,
-        events: { messages: events.state.messages, bytes: events.state.bytes, leader: events.cluster?.leader ?? null },
+        events: { messages: events.state.messages, bytes: events.state.bytes, leader: events.cluster?.leader ?? null, copies_deleted: this.#p.events.copies.deleted },
         gists: { messages: gists.state.messages, bytes: gists.state.bytes },
         objects_revision: objects.revision,
       },

@@ -85,6 +85,11 @@ export class Names {
     return `${this.prefix}.ev.${deduper === undefined ? '_' : hash(deduper, 26)}.${token(action)}`;
   }
 
+  /** Every event without a deduper. */
+  get plainEventSubjects(): string {
+    return `${this.prefix}.ev._.*`;
+  }
+
   /** Every event of one action, with or without deduper. */
   actionFilter(action: string): string {
     return `${this.prefix}.ev.*.${token(action)}`;

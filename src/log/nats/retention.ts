@@ -7,7 +7,7 @@
  */
 import type { PruneResult, RetentionPolicy } from '../contract.js';
 import { call, type NatsContext } from './connection.js';
-import { API, apiCode } from './failures.js';
+import { deleteEvent } from './delete-event.js';
 import type { NatsEventLog } from './events.js';
 import type { NatsGistStore } from './gists.js';
 
@@ -34,17 +34,8 @@ export async function prune(ctx: NatsContext, events: NatsEventLog, gists: NatsG
       kept++;
       continue;
     }
-    const id = record.event.id;
     // Every instance runs retention: another one may have pruned this event a moment ago.
-    const gone = await call(ctx, 'pruning an event', () =>
-      jsm.streams.deleteMessage(names.events, id, false).catch((err: unknown) => {
-        if (apiCode(err) === API.noMessage || /no message found/i.test(String((err as Error)?.message))) return false;
-        throw err;
-      }),
-    );
-    await call(ctx, 'pruning its gists', () => jsm.streams.purge(names.gists, { filter: names.gistsOfEvent(id) }));
-    await call(ctx, 'pruning its gists', () => jsm.streams.purge(names.gists, { filter: names.extraSubject(id) }));
-    if (gone !== false) pruned++;
+    if (await deleteEvent(ctx, record.event.id, 'pruning')) pruned++;
     if (policy.max_bytes !== null && pruned % 100 === 0) over = (await bytes()) > policy.max_bytes;
   }
   return { pruned, kept };
