@@ -309,12 +309,26 @@ describe('amebo on a 3-node JetStream cluster under kill -9', () => {
 
     // The subscription created during the faults is in force on both instances; they agree.
     expect(created).not.toBeNull();
-    await eventually(async () => {
-      for (const d of [a!, b]) expect((await send(d.url, 'GET', '/v1/subscriptions/late.one')).status).toBe(200);
-      const [ha, hb] = await Promise.all([send(a!.url, 'GET', '/health'), send(b.url, 'GET', '/health')]);
-      expect(ha.json.data.log.objects_revision).toBeGreaterThan(0);
-      expect(ha.json.data.log.objects_revision).toBe(hb.json.data.log.objects_revision);
-    }, 15_000);
+    let revisions: [unknown, unknown] = [null, null];
+    try {
+      await eventually(async () => {
+        for (const d of [a!, b]) expect((await send(d.url, 'GET', '/v1/subscriptions/late.one')).status).toBe(200);
+        const [ha, hb] = await Promise.all([send(a!.url, 'GET', '/health'), send(b.url, 'GET', '/health')]);
+        revisions = [ha.json.data.log.objects_revision, hb.json.data.log.objects_revision];
+        expect(ha.json.data.log.objects_revision).toBeGreaterThan(0);
+        expect(ha.json.data.log.objects_revision).toBe(hb.json.data.log.objects_revision);
+      }, 15_000);
+    } catch (err) {
+      // Say which instance is behind the bucket, as each server sees it, and what A logged.
+      const buckets: string[] = [];
+      for (const node of nats.nodes.filter((n) => n.running)) {
+        const doc = (await nats.jsz(node.name).catch(() => null)) as { account_details?: Array<{ stream_detail?: Array<{ name: string; state?: { last_seq?: number }; cluster?: { leader?: string } }> }> } | null;
+        const kv = doc?.account_details?.flatMap((d) => d.stream_detail ?? []).find((st) => st.name === 'KV_chaos_objects');
+        buckets.push(`${node.name}: last_seq ${kv?.state?.last_seq ?? '?'} (leader ${kv?.cluster?.leader ?? '?'})`);
+      }
+      const tail = a!.lines.filter((l) => !l.includes('"level":30')).slice(-20).join('\n');
+      throw new Error(`${(err as Error).message}\nobjects_revision A ${String(revisions[0])}, B ${String(revisions[1])}; bucket ${buckets.join('; ')}\nA's last warnings:\n${tail}`);
+    }
 
     // The longest gap between two acknowledgements (the publish outage while leaders were elected).
     const ackTimes = acked.map((p) => p.ackedAt!).sort((x, y) => x - y);
@@ -325,10 +339,13 @@ describe('amebo on a 3-node JetStream cluster under kill -9', () => {
     log(`acknowledgements per second: ${perSecond.join(' ')}`);
     const slowest = [...acked].sort((x, y) => y.ackedAt! - y.sentAt - (x.ackedAt! - x.sentAt)).slice(0, 3);
     log(`slowest acknowledgements: ${slowest.map((p) => `${p.target} sent +${((p.sentAt - start) / 1000).toFixed(1)}s took ${p.ackedAt! - p.sentAt} ms`).join('; ')}`);
+    // Second copies of retried writes that the instances found and deleted (copies.ts; A's count
+    // restarts with A).
+    const copies = (await Promise.all([a!, b].map((d) => send(d.url, 'GET', '/health')))).map((h) => Number(h.json.data.log.events?.copies_deleted ?? 0));
     const gists = [...events].reduce((n, [, act]) => n + subsOf(act).length, 0);
     const deliveries = [...answered2xx].filter(([key]) => !key.endsWith('/late.one')).reduce((x, [, n]) => x + n, 0);
     log(
-      `published ${published.length} · acknowledged ${acked.length} · stored ${stored.length} (0 twice) · failed ${failed.length} (${failed.filter((p) => p.status === 503).length} × 503, ${failed.filter((p) => p.status === 'refused').length} refused) · lost 0 · ` +
+      `published ${published.length} · acknowledged ${acked.length} · stored ${stored.length} (0 twice; second copies deleted ${copies[0]! + copies[1]!}) · failed ${failed.length} (${failed.filter((p) => p.status === 503).length} × 503, ${failed.filter((p) => p.status === 'refused').length} refused) · lost 0 · ` +
         `2xx deliveries ${deliveries} for ${gists} gists · duplicates ${duplicates} (bound ${bound}) · longest gap between acks ${gap} ms`,
     );
   }, 150_000);

@@ -9,12 +9,20 @@
  * the others within the watch's latency. A watch can silently stall when the server that hosts it
  * is lost (its consumer lives there): once a second the mirror compares its revision with the
  * bucket's, and when it has fallen behind and stays behind it starts a new watch from where it was.
+ *
+ * The mirror can also be AHEAD of the bucket. A watch's consumer lives on one replica, and after a
+ * leader change nats-server 2.9.10 was seen to keep a write on one replica that the new leader never
+ * had (the chaos test: one replica at revision 648, the leader and the other at 647, for good). A
+ * watch there hands out that write; every compare-and-swap made from it is then refused, for ever,
+ * since nothing else writes the key. The leader's word is the one later writes build on, so: a
+ * refused compare-and-swap re-reads the key from the leader and corrects the mirror before the caller
+ * reads again, and a mirror whose revision stays above the bucket's is rebuilt from the leader.
  */
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import { amebo } from '../../errors.js';
 import type { ObjectChange, ObjectKind, ObjectStore, StoredObject } from '../contract.js';
-import { call, type NatsContext } from './connection.js';
+import { call, getMessage, type NatsContext } from './connection.js';
 import { API, apiCode, isWrongLastSequence, retrying } from './failures.js';
 import { objectKey, parseObjectKey } from './names.js';
 
@@ -29,7 +37,12 @@ export class NatsObjectStore implements ObjectStore {
   #watch: QueuedIterator<KvWatchEntry> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #behind = 0;
+  #ahead = 0;
+  #reconciling: Promise<void> | null = null;
+  #resyncing: Promise<void> | null = null;
   #closed = false;
+  /** Times the mirror was corrected from the leader (a key, or all of it). */
+  corrections = 0;
 
   constructor(private readonly ctx: NatsContext) {}
 
@@ -48,7 +61,13 @@ export class NatsObjectStore implements ObjectStore {
     const last = (await call(ctx, 'the objects bucket', () => this.#kv.status())).streamInfo.state.last_seq;
     await this.#startWatch(0);
     await this.#appliedAt(last, ctx.settings.publish_timeout_ms);
-    this.#timer = setInterval(() => void this.#reconcile().catch(() => undefined), RECONCILE_MS);
+    this.#timer = setInterval(() => {
+      // One at a time: a reconcile that waits on the cluster is not started again meanwhile.
+      if (this.#reconciling) return;
+      this.#reconciling = this.#reconcile()
+        .catch(() => undefined)
+        .finally(() => (this.#reconciling = null));
+    }, RECONCILE_MS);
     this.#timer.unref();
   }
 
@@ -95,6 +114,8 @@ export class NatsObjectStore implements ObjectStore {
     } catch (err) {
       const code = apiCode(err);
       if (!isWrongLastSequence(err) && code !== API.wrongLastSequence && !/exists|wrong last/i.test(String((err as Error).message))) throw err;
+      // Refused: the caller reads the mirror again, so the mirror must hold what the leader holds.
+      await this.#correct(objectKey(kind, name));
       const have = this.#mirror.get(objectKey(kind, name))?.revision ?? null;
       throw amebo(
         'AMEBO_ERR_CONFLICT',
@@ -122,27 +143,95 @@ export class NatsObjectStore implements ObjectStore {
   #apply(entry: KvWatchEntry): void {
     if (entry.revision <= this.#applied) return;
     this.#applied = entry.revision;
-    const parsed = parseObjectKey(entry.key);
-    if (parsed) {
-      let value: unknown = null;
-      if (entry.operation === 'PUT') {
-        try {
-          value = JSON.parse(entry.string());
-        } catch {
-          value = null;
-        }
-      }
-      if (value === null) this.#mirror.delete(entry.key);
-      else this.#mirror.set(entry.key, { kind: parsed.kind, name: parsed.name, value, revision: entry.revision });
-      const change: ObjectChange = { kind: parsed.kind, name: parsed.name, value, revision: entry.revision };
-      for (const listener of this.#listeners) {
-        try {
-          listener(change);
-        } catch {
-          // a listener's failure is its own
-        }
+    // A key already read at this revision or later from the leader (#correct) keeps what it has.
+    const held = this.#mirror.get(entry.key);
+    if (!held || held.revision < entry.revision) this.#set(entry.key, entry.operation === 'PUT' ? parseValue(entry.string()) : null, entry.revision);
+    this.#wake();
+  }
+
+  /** Puts (or with null removes) one key of the mirror, and tells the listeners. */
+  #set(key: string, value: unknown, revision: number): void {
+    const parsed = parseObjectKey(key);
+    if (!parsed) return;
+    if (value === null) this.#mirror.delete(key);
+    else this.#mirror.set(key, { kind: parsed.kind, name: parsed.name, value, revision });
+    const change: ObjectChange = { kind: parsed.kind, name: parsed.name, value, revision };
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch {
+        // a listener's failure is its own
       }
     }
+  }
+
+  /** The subject of a key in the bucket's stream. */
+  #subject(key: string): string {
+    return `$KV.${this.ctx.names.objects}.${key}`;
+  }
+
+  /** A key as the leader holds it: its value (null: none, or deleted) and revision (0: never written). */
+  async #read(key: string): Promise<{ value: unknown; revision: number }> {
+    const m = await getMessage(this.ctx, `KV_${this.ctx.names.objects}`, { last_by_subj: this.#subject(key) });
+    if (!m) return { value: null, revision: 0 };
+    const op = m.header?.get('KV-Operation');
+    return { value: op === 'DEL' || op === 'PURGE' ? null : parseValue(m.string()), revision: m.seq };
+  }
+
+  /**
+   * Makes the mirror's entry for `key` the leader's, when they differ. A mirror that holds a later
+   * revision than the leader holds a write the leader never had, and its revision (which decides what
+   * the watch applies) is wrong too: then all of it is rebuilt.
+   */
+  async #correct(key: string): Promise<void> {
+    const leader = await this.#read(key).catch(() => null);
+    if (!leader) return;
+    const held = this.#mirror.get(key);
+    if (held && held.revision > leader.revision) return this.resync().catch(() => undefined);
+    const same = held ? held.revision === leader.revision && leader.value !== null : leader.value === null;
+    if (same) return;
+    this.corrections++;
+    this.#set(key, leader.value, leader.revision);
+  }
+
+  /**
+   * Rebuilds the whole mirror from the leader, once its revision has stayed above the bucket's:
+   * every key read from the stream's leader, each difference told to the listeners, and a new watch
+   * from the bucket's last revision on.
+   */
+  resync(): Promise<void> {
+    this.#resyncing ??= this.#resync().finally(() => (this.#resyncing = null));
+    return this.#resyncing;
+  }
+
+  async #resync(): Promise<void> {
+    const stream = `KV_${this.ctx.names.objects}`;
+    const last = (await call(this.ctx, 'the objects bucket', () => this.#kv.status())).streamInfo.state.last_seq;
+    this.#watch?.stop();
+    this.#watch = null;
+    const prefix = this.#subject('');
+    const leader = new Map<string, { value: unknown; revision: number }>();
+    for (let seq = 1; ; ) {
+      const m = await getMessage(this.ctx, stream, { seq, next_by_subj: `${prefix}>` });
+      if (!m) break;
+      const op = m.header?.get('KV-Operation');
+      leader.set(m.subject.slice(prefix.length), { value: op === 'DEL' || op === 'PURGE' ? null : parseValue(m.string()), revision: m.seq });
+      seq = m.seq + 1;
+    }
+    for (const key of [...this.#mirror.keys()]) if (!leader.has(key)) this.#set(key, null, last);
+    for (const [key, { value, revision }] of leader) {
+      const held = this.#mirror.get(key);
+      if (value === null ? held !== undefined : held?.revision !== revision) this.#set(key, value, revision);
+    }
+    this.corrections++;
+    let applied = last;
+    for (const v of leader.values()) applied = Math.max(applied, v.revision);
+    this.#applied = applied;
+    await this.#startWatch(this.#applied + 1);
+    this.#wake();
+  }
+
+  #wake(): void {
     for (const w of this.#appliedWaiters) {
       if (w.revision <= this.#applied) {
         this.#appliedWaiters.delete(w);
@@ -174,6 +263,16 @@ export class NatsObjectStore implements ObjectStore {
   async #reconcile(): Promise<void> {
     if (this.#closed) return;
     const last = (await call(this.ctx, 'the objects bucket', () => this.#kv.status())).streamInfo.state.last_seq;
+    // Above the bucket twice in a row: the mirror holds a write the leader does not have.
+    if (last < this.#applied) {
+      this.#behind = 0;
+      if (++this.#ahead >= 2) {
+        this.#ahead = 0;
+        await this.resync();
+      }
+      return;
+    }
+    this.#ahead = 0;
     if (last <= this.#applied && this.#watch) {
       this.#behind = 0;
       return;
@@ -184,5 +283,14 @@ export class NatsObjectStore implements ObjectStore {
     this.#watch?.stop();
     this.#watch = null;
     await this.#startWatch(this.#applied + 1);
+  }
+}
+
+/** An object's stored JSON; null for anything that is not (a delete, or a value not written by amebo). */
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
   }
 }
