@@ -341,11 +341,12 @@ describe('amebo on a 3-node JetStream cluster under kill -9', () => {
     log(`slowest acknowledgements: ${slowest.map((p) => `${p.target} sent +${((p.sentAt - start) / 1000).toFixed(1)}s took ${p.ackedAt! - p.sentAt} ms`).join('; ')}`);
     // Second copies of retried writes that the instances found and deleted (copies.ts; A's count
     // restarts with A).
-    const copies = (await Promise.all([a!, b].map((d) => send(d.url, 'GET', '/health')))).map((h) => Number(h.json.data.log.events?.copies_deleted ?? 0));
+    const healths = await Promise.all([a!, b].map((d) => send(d.url, 'GET', '/health')));
+    const copies = (field: string) => healths.reduce((n, h) => n + Number(h.json.data.log.events?.[field] ?? 0), 0);
     const gists = [...events].reduce((n, [, act]) => n + subsOf(act).length, 0);
     const deliveries = [...answered2xx].filter(([key]) => !key.endsWith('/late.one')).reduce((x, [, n]) => x + n, 0);
     log(
-      `published ${published.length} · acknowledged ${acked.length} · stored ${stored.length} (0 twice; second copies deleted ${copies[0]! + copies[1]!}) · failed ${failed.length} (${failed.filter((p) => p.status === 503).length} × 503, ${failed.filter((p) => p.status === 'refused').length} refused) · lost 0 · ` +
+      `published ${published.length} · acknowledged ${acked.length} · stored ${stored.length} (0 twice; retried writes checked ${copies('copies_checked')}, second copies deleted ${copies('copies_deleted')}) · failed ${failed.length} (${failed.filter((p) => p.status === 503).length} × 503, ${failed.filter((p) => p.status === 'refused').length} refused) · lost 0 · ` +
         `2xx deliveries ${deliveries} for ${gists} gists · duplicates ${duplicates} (bound ${bound}) · longest gap between acks ${gap} ms`,
     );
   }, 150_000);

@@ -30,7 +30,6 @@ interface Check {
   /** The retry's own sequence. */
   readonly seq: number;
   readonly resolve: (seq: number) => void;
-  readonly reject: (err: unknown) => void;
 }
 
 /** How many times a check is read again when a read ends before it reached the retry's message. */
@@ -39,21 +38,23 @@ const ROUNDS = 5;
 export class Copies {
   #pending: Check[] = [];
   #running = false;
-  /** Copies deleted since start (for logs and tests). */
+  /** Retried writes checked for a second copy since start (in `/health`). */
+  checked = 0;
+  /** Second copies deleted since start (in `/health`). */
   deleted = 0;
+  /** Retried writes that could not be checked (the cluster failed meanwhile; in `/health`). */
+  unchecked = 0;
 
-  constructor(
-    private readonly ctx: NatsContext,
-    private readonly onDeleted: (kept: number, deleted: number, msgID: string) => void = () => undefined,
-  ) {}
+  constructor(private readonly ctx: NatsContext) {}
 
   /**
    * The sequence that holds the message `msgID` once every later copy is deleted: `seq` itself, or
    * an earlier copy's. `after` is the highest sequence known before the first try was sent.
    */
   settle(msgID: string, after: number, seq: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ msgID, after, seq, resolve, reject });
+    this.checked++;
+    return new Promise((resolve) => {
+      this.#pending.push({ msgID, after, seq, resolve });
       if (!this.#running) void this.#run();
     });
   }
@@ -78,12 +79,14 @@ export class Copies {
         // A read that fell short came from a replica behind the leader: give it a moment (real time).
         if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * round));
         open = await this.#read(open);
-      } catch (err) {
-        for (const c of open) c.reject(err);
-        return;
+      } catch {
+        // The event is stored: a 503 now would be untrue, and its resend would store a third copy.
+        // Answer with the retry's id and leave any copy (counted in `unchecked`).
+        break;
       }
     }
-    // Still not reached after ROUNDS reads: the retry's own message is what the append answers with.
+    // Not read to the end (ROUNDS reads fell short, or the cluster failed): the retry's own message.
+    this.unchecked += open.length;
     for (const c of open) c.resolve(c.seq);
   }
 
@@ -127,18 +130,20 @@ export class Copies {
         }
         const seqs = (seen.get(id) ?? []).filter((s) => s > c.after && s <= c.seq);
         const keep = seqs[0] ?? c.seq;
-        for (const s of seqs) if (s !== keep) await this.#delete(s, keep, id);
+        try {
+          for (const s of seqs) if (s !== keep) await this.#delete(s);
+        } catch {
+          // The cluster failed meanwhile: a copy may stay. The earliest is never deleted: answer it.
+          this.unchecked++;
+        }
         c.resolve(keep);
       }
     }
     return open;
   }
 
-  async #delete(seq: number, kept: number, msgID: string): Promise<void> {
+  async #delete(seq: number): Promise<void> {
     // With the records of any attempt made on it meanwhile (it may have been delivered already).
-    if (await deleteEvent(this.ctx, seq, 'deleting a second copy of')) {
-      this.deleted++;
-      this.onDeleted(kept, seq, msgID);
-    }
+    if (await deleteEvent(this.ctx, seq, 'deleting a second copy of')) this.deleted++;
   }
 }

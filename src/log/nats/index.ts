@@ -172,7 +172,7 @@ export class NatsEngine implements LogEngine {
         connected: nc.info ? { server: nc.info.server_name, version: nc.info.version, cluster: nc.info.cluster ?? null } : null,
         prefix: names.prefix,
         replicas: ctx.replicas,
-        events: { messages: events.state.messages, bytes: events.state.bytes, leader: events.cluster?.leader ?? null, copies_deleted: this.#p.events.copies.deleted },
+        events: { messages: events.state.messages, bytes: events.state.bytes, leader: events.cluster?.leader ?? null, copies_checked: this.#p.events.copies.checked, copies_deleted: this.#p.events.copies.deleted, copies_unchecked: this.#p.events.copies.unchecked },
         gists: { messages: gists.state.messages, bytes: gists.state.bytes },
         objects_revision: objects.revision,
       },

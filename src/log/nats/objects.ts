@@ -20,6 +20,7 @@
  */
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
+import type { StoredMsg } from '@nats-io/jetstream';
 import { amebo } from '../../errors.js';
 import type { ObjectChange, ObjectKind, ObjectStore, StoredObject } from '../contract.js';
 import { call, getMessage, type NatsContext } from './connection.js';
@@ -173,9 +174,7 @@ export class NatsObjectStore implements ObjectStore {
   /** A key as the leader holds it: its value (null: none, or deleted) and revision (0: never written). */
   async #read(key: string): Promise<{ value: unknown; revision: number }> {
     const m = await getMessage(this.ctx, `KV_${this.ctx.names.objects}`, { last_by_subj: this.#subject(key) });
-    if (!m) return { value: null, revision: 0 };
-    const op = m.header?.get('KV-Operation');
-    return { value: op === 'DEL' || op === 'PURGE' ? null : parseValue(m.string()), revision: m.seq };
+    return m ? { value: storedValue(m), revision: m.seq } : { value: null, revision: 0 };
   }
 
   /**
@@ -214,8 +213,7 @@ export class NatsObjectStore implements ObjectStore {
     for (let seq = 1; ; ) {
       const m = await getMessage(this.ctx, stream, { seq, next_by_subj: `${prefix}>` });
       if (!m) break;
-      const op = m.header?.get('KV-Operation');
-      leader.set(m.subject.slice(prefix.length), { value: op === 'DEL' || op === 'PURGE' ? null : parseValue(m.string()), revision: m.seq });
+      leader.set(m.subject.slice(prefix.length), { value: storedValue(m), revision: m.seq });
       seq = m.seq + 1;
     }
     for (const key of [...this.#mirror.keys()]) if (!leader.has(key)) this.#set(key, null, last);
@@ -293,4 +291,10 @@ function parseValue(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+/** The object a message of the bucket's stream holds; null for a delete or purge marker. */
+function storedValue(m: StoredMsg): unknown {
+  const op = m.header?.get('KV-Operation');
+  return op === 'DEL' || op === 'PURGE' ? null : parseValue(m.string());
 }
