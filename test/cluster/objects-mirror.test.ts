@@ -60,6 +60,7 @@ describe('the API objects mirror ahead of the bucket', () => {
       // Read again, the mirror says what the leader says: no such key; and the listeners were told.
       expect(await t.engine.objects.list()).toEqual([]);
       expect(t.changes.at(-1)).toMatchObject({ kind: 'state', name: 'mail', value: null });
+      expect(((await t.engine.stats()).storage as { objects_corrections: number }).objects_corrections).toBeGreaterThan(0);
       // So the caller's next try, made from the mirror, succeeds.
       const r2 = await t.engine.objects.put('state', 'mail', { n: 2 }, null);
       expect(r2).toBeGreaterThan(r1);

@@ -427,6 +427,7 @@ const responses: Readonly<Record<string, JsonSchema>> = {
           prefix: { ...STR, description: 'NATS: the prefix of the streams, consumers and bucket (server.nats.prefix).' },
           replicas: { ...INT, description: 'NATS: copies of every stream; a 201 waits for a majority.' },
           objects_revision: { ...INT, description: 'NATS: the revision of the API objects this instance has applied (equal on every instance once they agree).' },
+          objects_corrections: { ...INT, description: "NATS: times this instance's mirror of the API objects was corrected from the bucket's leader (it held a write the leader did not have)." },
           events: {
             type: 'object',
             description: 'NATS: the events stream.',

@@ -175,6 +175,7 @@ export class NatsEngine implements LogEngine {
         events: { messages: events.state.messages, bytes: events.state.bytes, leader: events.cluster?.leader ?? null, copies_checked: this.#p.events.copies.checked, copies_deleted: this.#p.events.copies.deleted, copies_unchecked: this.#p.events.copies.unchecked },
         gists: { messages: gists.state.messages, bytes: gists.state.bytes },
         objects_revision: objects.revision,
+        objects_corrections: objects.corrections,
       },
     };
   }
